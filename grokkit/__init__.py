@@ -1,0 +1,12 @@
+"""grokkit: the scikit-learn of delayed generalization.
+
+Estimators that grok (Omnigrok's α and weight decay, norm-constrained and
+degrokking runs), progress measures recorded into ``progress_``, and analyses
+that fit over trained models.
+"""
+
+from grokkit.estimators import GrokMLPClassifier, GrokMLPRegressor, TrainingDiverged
+
+__version__ = "0.1.0"
+
+__all__ = ["GrokMLPClassifier", "GrokMLPRegressor", "TrainingDiverged", "__version__"]

@@ -1,0 +1,265 @@
+"""MLP estimators: Omnigrok's MNIST setting and Golechha's progress-measure runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+from torch import nn
+
+from grokkit._validation import check_number
+from grokkit.callbacks import SplitData
+from grokkit.estimators.base import _SHARED_DOC, GrokNet
+from grokkit.models.mlp import ACTIVATIONS, MLP
+
+
+def _check_mlp_params(est: Any) -> None:
+    sizes = est.hidden_layer_sizes
+    if isinstance(sizes, (int, np.integer)):
+        sizes = (sizes,)
+    if not isinstance(sizes, Sequence) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes
+    ):
+        raise ValueError(
+            f"hidden_layer_sizes must be a sequence of positive ints; got {est.hidden_layer_sizes!r}."
+        )
+    if est.activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {est.activation!r}."
+        )
+    check_number("dropout", est.dropout, low=0, high=1, high_inclusive=False)
+
+
+def _hidden_sizes(sizes: Any) -> tuple[int, ...]:
+    return (int(sizes),) if isinstance(sizes, (int, np.integer)) else tuple(int(s) for s in sizes)
+
+
+def _check_eval_set(eval_set: Any) -> tuple[Any, Any]:
+    if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
+        raise TypeError(f"eval_set must be a pair (X_test, y_test); got {type(eval_set).__name__}.")
+    return eval_set[0], eval_set[1]
+
+
+class GrokMLPClassifier(ClassifierMixin, GrokNet):
+    __doc__ = f"""Multi-layer perceptron classifier that can grok.
+
+    The Omnigrok MNIST setting (Liu, Michaud & Tegmark §4, App. A) is
+    ``GrokMLPClassifier(hidden_layer_sizes=(200, 200), alpha=8, loss="mse",
+    weight_decay=0.01, batch_size=200)`` on 1 000 training images; Golechha's
+    runs use the same network with cross-entropy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(200, 200)
+    activation : {{"relu", "tanh", "leaky_relu", "gelu"}}, default="relu"
+    dropout : float, default=0.0
+        Golechha App. C: dropout removes the grokking delay.
+    zero_last : bool, default=False
+        Initialise the last layer at zero (Clauw et al. for α = 8).
+    loss : {{"cross_entropy", "mse"}}, default="cross_entropy"
+        ``"mse"`` compares the outputs with one-hot targets (Omnigrok).
+{_SHARED_DOC}
+    Attributes
+    ----------
+    classes_ : ndarray
+    n_features_in_ : int
+    module_ : grokkit.models.MLP
+    progress_ : pandas.DataFrame
+        One row per recorded epoch: ``epoch``, ``step``, ``train_loss``,
+        ``train_acc``, ``test_loss``, ``test_acc`` (with an eval_set), then one
+        column per measure (``name`` or ``name/layer``).
+    history_ : skorch.History
+    n_steps_ : int
+        Optimizer steps taken.
+    diverged_ : bool
+
+    Examples
+    --------
+    >>> from grokkit import GrokMLPClassifier
+    >>> from grokkit.datasets import load_digits_split
+    >>> X, y, X_test, y_test = load_digits_split(n_train=300, random_state=0)
+    >>> clf = GrokMLPClassifier(alpha=8, loss="mse", weight_decay=0.1, max_epochs=5,
+    ...                         random_state=0).fit(X, y, eval_set=(X_test, y_test))
+    >>> list(clf.progress_.columns[:6])
+    ['epoch', 'step', 'train_loss', 'train_acc', 'test_loss', 'test_acc']
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (200, 200),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        zero_last: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.zero_last = zero_last
+        super().__init__(**kwargs)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        _check_mlp_params(self)
+
+    def build_module(self) -> nn.Module:
+        return MLP(self.n_features_in_, self.n_outputs_, _hidden_sizes(self.hidden_layer_sizes),
+                   self.activation, self.dropout, zero_last=self.zero_last)
+
+    def _encode_train(self, X: Any, y: Any, reset: bool = True) -> SplitData:
+        X, y = validate_data(self, X, y, dtype=self._input_dtype, reset=reset)
+        check_classification_targets(y)
+        if not reset:
+            return self._split(X, self._encode_labels(y, "y"))
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y must hold at least 2 classes to train a classifier; got 1 class "
+                f"({self.classes_[0]!r})."
+            )
+        self.n_outputs_ = len(self.classes_)
+        return self._split(X, encoded)
+
+    def _encode_eval(self, eval_set: Any) -> SplitData | None:
+        if eval_set is None:
+            return None
+        X, y = _check_eval_set(eval_set)
+        X = validate_data(self, X, reset=False, dtype=self._input_dtype)
+        y = np.asarray(y).ravel()
+        if len(y) != len(X):
+            raise ValueError(f"eval_set has {len(X)} samples in X_test but {len(y)} in y_test.")
+        return self._split(X, self._encode_labels(y, "eval_set y_test"))
+
+    def _encode_labels(self, y: np.ndarray, name: str) -> np.ndarray:
+        known = np.isin(y, self.classes_)
+        if not known.all():
+            unseen = sorted(set(y[~known].tolist()))[:10]
+            raise ValueError(f"{name} holds labels not seen in the first fit: {unseen}.")
+        return np.searchsorted(self.classes_, y)
+
+    def _split(self, X: np.ndarray, encoded: np.ndarray) -> SplitData:
+        y = torch.tensor(encoded, dtype=torch.long)
+        target = F.one_hot(y, self.n_outputs_).float() if self.loss == "mse" else y
+        return SplitData(torch.tensor(X), target, y)
+
+    def accuracy(self, outputs: torch.Tensor, split: SplitData) -> float:
+        """Fraction of samples whose largest output is the true class."""
+        return float((outputs.argmax(dim=1) == split.y).float().mean())
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Softmax of the outputs (for ``loss="mse"`` a normalised score, not a calibrated probability)."""
+        return torch.softmax(self._predict_outputs(X).double(), dim=1).cpu().numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        index = self._predict_outputs(X).argmax(dim=1).cpu().numpy()
+        return self.classes_[index]
+
+
+class GrokMLPRegressor(RegressorMixin, GrokNet):
+    __doc__ = f"""Multi-layer perceptron regressor that can grok (Omnigrok's teacher–student, §3).
+
+    Regression has no accuracy of its own; as in Omnigrok §3, a sample counts
+    as correct when its mean squared error is below ``accuracy_threshold``, and
+    ``train_acc``/``test_acc`` are the fractions of correct samples.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(200, 200)
+    activation : {{"relu", "tanh", "leaky_relu", "gelu"}}, default="relu"
+    dropout : float, default=0.0
+    zero_last : bool, default=False
+    accuracy_threshold : float, default=1e-3
+        Per-sample MSE below which a prediction counts as correct (the
+        threshold that reproduces Omnigrok's teacher–student notebook).
+    loss : {{"mse"}}, default="mse"
+    measures : sequence, default=("weight_norm", "weight_entropy", "activation_sparsity")
+{_SHARED_DOC}
+    Attributes
+    ----------
+    n_features_in_ : int
+    n_outputs_ : int
+    module_, progress_, history_, n_steps_, diverged_
+        As for :class:`GrokMLPClassifier`.
+    """
+
+    _losses = ("mse",)
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (200, 200),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        zero_last: bool = False,
+        accuracy_threshold: float = 1e-3,
+        loss: str = "mse",
+        measures: Sequence[Any] | None = ("weight_norm", "weight_entropy", "activation_sparsity"),
+        **kwargs: Any,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.zero_last = zero_last
+        self.accuracy_threshold = accuracy_threshold
+        super().__init__(loss=loss, measures=measures, **kwargs)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        _check_mlp_params(self)
+        check_number("accuracy_threshold", self.accuracy_threshold, low=0, low_inclusive=False)
+
+    def build_module(self) -> nn.Module:
+        return MLP(self.n_features_in_, self.n_outputs_, _hidden_sizes(self.hidden_layer_sizes),
+                   self.activation, self.dropout, zero_last=self.zero_last)
+
+    def _encode_train(self, X: Any, y: Any, reset: bool = True) -> SplitData:
+        X, y = validate_data(self, X, y, dtype=self._input_dtype, multi_output=True,
+                             y_numeric=True, reset=reset)
+        y_is_1d = y.ndim == 1
+        y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+        if not reset:
+            if y.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {y.shape[1]} outputs; the first fit had {self.n_outputs_}.")
+            return self._split(X, y)
+        self._y_is_1d = y_is_1d
+        self.n_outputs_ = y.shape[1]
+        return self._split(X, y)
+
+    def _encode_eval(self, eval_set: Any) -> SplitData | None:
+        if eval_set is None:
+            return None
+        X, y = _check_eval_set(eval_set)
+        X = validate_data(self, X, reset=False, dtype=self._input_dtype)
+        y = np.asarray(y, dtype=np.float32).reshape(len(y), -1) if len(np.shape(y)) else None
+        if y is None or len(y) != len(X) or y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"eval_set y_test must have {len(X)} rows and {self.n_outputs_} output(s); "
+                f"got shape {np.shape(eval_set[1])}."
+            )
+        if not np.isfinite(y).all():
+            raise ValueError("eval_set y_test contains NaN or infinity.")
+        return self._split(X, y)
+
+    @staticmethod
+    def _split(X: np.ndarray, y: np.ndarray) -> SplitData:
+        y_t = torch.tensor(y)
+        return SplitData(torch.tensor(X), y_t, y_t)
+
+    def accuracy(self, outputs: torch.Tensor, split: SplitData) -> float:
+        """Fraction of samples with mean squared error below ``accuracy_threshold``."""
+        per_sample = (outputs - split.target).pow(2).mean(dim=1)
+        return float((per_sample < self.accuracy_threshold).float().mean())
+
+    @property
+    def predict_proba(self) -> Any:
+        """Regressors have no ``predict_proba`` (skorch's NeuralNet does)."""
+        raise AttributeError("GrokMLPRegressor has no predict_proba; use predict.")
+
+    def predict(self, X: Any) -> np.ndarray:
+        out = self._predict_outputs(X).cpu().numpy()
+        return out.ravel() if self._y_is_1d else out

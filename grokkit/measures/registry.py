@@ -1,0 +1,172 @@
+"""The measure registry: names -> measure functions, and how they are called.
+
+A measure is a plain function ``f(module, **inputs, **params)`` returning a
+float or a dict of floats. Its registry entry says which inputs it needs, so
+the training callback can compute shared inputs (the hidden activations and
+the outputs on the training set) once per recorded epoch and hand them to
+every measure. Adding a measure = one function + one :func:`register` call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+#: Inputs a measure may ask for; the recorder computes each at most once.
+DATA_INPUTS = ("X", "y", "activations", "logits")
+
+
+@dataclass
+class MeasureContext:
+    """What a recorder knows at a recorded epoch.
+
+    ``X``/``y`` are the training data as tensors on the module's device,
+    ``logits``/``activations`` the module's outputs and hidden activations on
+    ``X`` (computed lazily by the recorder), ``task`` the facts an estimator
+    knows about its problem (e.g. ``p`` and ``operation`` for modular
+    arithmetic, ``loss``).
+    """
+
+    module: nn.Module
+    X: Any = None
+    y: Any = None
+    activations: Mapping[str, torch.Tensor] | None = None
+    logits: torch.Tensor | None = None
+    task: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A named measure: the function, the inputs it needs and its parameters."""
+
+    name: str
+    func: Callable[..., Any]
+    needs: tuple[str, ...] = ()
+    task_keys: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, context: MeasureContext) -> dict[str, float]:
+        kwargs: dict[str, Any] = {need: getattr(context, need) for need in self.needs}
+        missing = [key for key in self.task_keys if key not in context.task]
+        if missing:
+            raise ValueError(
+                f"Measure {self.name!r} needs {', '.join(missing)}, which this estimator "
+                "does not provide."
+            )
+        kwargs.update({key: context.task[key] for key in self.task_keys})
+        kwargs.update(self.params)
+        return flatten_result(self.name, self.func(context.module, **kwargs))
+
+
+_REGISTRY: dict[str, Measure] = {}
+
+
+def register(
+    name: str,
+    func: Callable[..., Any],
+    needs: Sequence[str] = (),
+    task_keys: Sequence[str] = (),
+) -> Measure:
+    """Add ``func`` to the registry under ``name`` and return its entry."""
+    unknown = set(needs) - set(DATA_INPUTS)
+    if unknown:
+        raise ValueError(f"needs must be a subset of {DATA_INPUTS}; got {sorted(unknown)}.")
+    entry = Measure(name=name, func=func, needs=tuple(needs), task_keys=tuple(task_keys))
+    _REGISTRY[name] = entry
+    return entry
+
+
+def available_measures() -> list[str]:
+    """Names of every registered measure, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_measure(spec: str | Callable[..., Any] | tuple | Measure) -> Measure:
+    """Resolve a user's measure specification.
+
+    Accepts a registered name, a ``(name, {param: value})`` pair, a
+    :class:`Measure`, or a callable ``f(module, X, y) -> float | dict``
+    (recorded under ``f.__name__``).
+    """
+    if isinstance(spec, Measure):
+        return spec
+    if isinstance(spec, tuple):
+        if len(spec) != 2 or not isinstance(spec[1], Mapping):
+            raise ValueError(
+                f"A measure given as a tuple must be (name, params_dict); got {spec!r}."
+            )
+        base = get_measure(spec[0])
+        return Measure(base.name, base.func, base.needs, base.task_keys, dict(spec[1]))
+    if isinstance(spec, str):
+        if spec not in _REGISTRY:
+            raise ValueError(
+                f"Unknown measure {spec!r}. Valid names: {', '.join(available_measures())}; "
+                "or pass a callable f(module, X, y) -> float."
+            )
+        return _REGISTRY[spec]
+    if callable(spec):
+        name = getattr(spec, "__name__", type(spec).__name__)
+        return Measure(name=name, func=_user_measure(spec), needs=("X", "y"))
+    raise TypeError(
+        f"measures must hold names, (name, params) pairs or callables; got {spec!r} "
+        f"of type {type(spec).__name__}."
+    )
+
+
+def resolve_measures(specs: Any) -> list[Measure]:
+    """Resolve the ``measures`` parameter of an estimator (None or a sequence)."""
+    if specs is None:
+        return []
+    if isinstance(specs, str) or callable(specs) or isinstance(specs, tuple) and len(specs) == 2 \
+            and isinstance(specs[1], Mapping):
+        specs = [specs]
+    resolved = [get_measure(spec) for spec in specs]
+    names = [m.name for m in resolved]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"measures lists {', '.join(duplicated)} more than once.")
+    return resolved
+
+
+def _user_measure(func: Callable[..., Any]) -> Callable[..., Any]:
+    def call(module: nn.Module, X: Any, y: Any) -> Any:
+        return func(module, X, y)
+
+    return call
+
+
+def flatten_result(name: str, value: Any) -> dict[str, float]:
+    """Column names and floats for one measure's result.
+
+    A scalar becomes column ``name``; a dict becomes ``name/key`` columns,
+    except the key ``"total"`` which becomes ``name`` itself.
+    """
+    if isinstance(value, Mapping):
+        out = {}
+        for key, val in value.items():
+            out[name if key == "total" else f"{name}/{key}"] = _as_float(name, val)
+        return out
+    return {name: _as_float(name, value)}
+
+
+def _as_float(name: str, value: Any) -> float:
+    if torch.is_tensor(value):
+        if value.numel() != 1:
+            raise TypeError(f"Measure {name!r} returned a tensor of shape {tuple(value.shape)}.")
+        return float(value.item())
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"Measure {name!r} must return a float or a dict of floats; got {value!r}."
+        ) from exc
+
+
+def is_finite(values: Mapping[str, float]) -> bool:
+    """True when every value is finite."""
+    return all(math.isfinite(v) for v in values.values())
