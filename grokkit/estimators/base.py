@@ -290,11 +290,12 @@ class GrokNet(NeuralNet):
 
     # ----------------------------------------------------------- initialisation
     def get_default_callbacks(self) -> list[tuple[str, Callback]]:
-        callbacks = [
-            ("progress", ProgressRecorder(self.measures, self.measure_every)),
-        ]
+        # Order matters: the norm constraint rescales before the recorder
+        # writes the epoch-0 row and after every step before any recording.
+        callbacks = []
         if self.constrain_norm is not False:
             callbacks.append(("norm_constraint", NormConstraint(self.constrain_norm)))
+        callbacks.append(("progress", ProgressRecorder(self.measures, self.measure_every)))
         if self.verbose:
             callbacks.append(("progress_bar", EpochProgressBar()))
         return callbacks

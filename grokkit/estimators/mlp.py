@@ -255,6 +255,11 @@ class GrokMLPRegressor(RegressorMixin, GrokNet):
         per_sample = (outputs - split.target).pow(2).mean(dim=1)
         return float((per_sample < self.accuracy_threshold).float().mean())
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # teacher-student has 5 outputs
+        return tags
+
     @property
     def predict_proba(self) -> Any:
         """Regressors have no ``predict_proba`` (skorch's NeuralNet does)."""

@@ -9,7 +9,6 @@ every measure. Adding a measure = one function + one :func:`register` call.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +90,7 @@ def get_measure(spec: str | Callable[..., Any] | tuple | Measure) -> Measure:
 
     Accepts a registered name, a ``(name, {param: value})`` pair, a
     :class:`Measure`, or a callable ``f(module, X, y) -> float | dict``
-    (recorded under ``f.__name__``).
+    (recorded under ``f.__name__``, called in eval mode without gradients).
     """
     if isinstance(spec, Measure):
         return spec
@@ -134,8 +133,12 @@ def resolve_measures(specs: Any) -> list[Measure]:
 
 
 def _user_measure(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a user's ``f(module, X, y)`` in eval mode without gradients (mode restored)."""
+    from grokkit.measures._capture import evaluation
+
     def call(module: nn.Module, X: Any, y: Any) -> Any:
-        return func(module, X, y)
+        with evaluation(module):
+            return func(module, X, y)
 
     return call
 
@@ -166,7 +169,3 @@ def _as_float(name: str, value: Any) -> float:
             f"Measure {name!r} must return a float or a dict of floats; got {value!r}."
         ) from exc
 
-
-def is_finite(values: Mapping[str, float]) -> bool:
-    """True when every value is finite."""
-    return all(math.isfinite(v) for v in values.values())

@@ -1,0 +1,35 @@
+"""Shared fixtures: a fixed seed for every test, small datasets built once per module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from grokkit.datasets import load_digits_split
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """sklearn digits: 300 training images, the other 1 497 as test set."""
+    return load_digits_split(n_train=300, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """A small, easy 3-class problem in 5 dimensions."""
+    rng = np.random.RandomState(0)
+    centers = rng.normal(scale=4.0, size=(3, 5))
+    y = rng.randint(0, 3, size=90)
+    X = (centers[y] + rng.normal(size=(90, 5))).astype(np.float32)
+    return X, y
+
+
+def has_cuda() -> bool:
+    return torch.cuda.is_available()
