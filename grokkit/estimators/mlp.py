@@ -266,5 +266,5 @@ class GrokMLPRegressor(RegressorMixin, GrokNet):
         raise AttributeError("GrokMLPRegressor has no predict_proba; use predict.")
 
     def predict(self, X: Any) -> np.ndarray:
-        out = self._predict_outputs(X).cpu().numpy()
+        out = self._predict_outputs(X).cpu().numpy().astype(np.float64)
         return out.ravel() if self._y_is_1d else out
