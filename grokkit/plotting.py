@@ -89,7 +89,7 @@ def plot_progress(
     ax.set_ylabel("loss")
     ax.set_yscale("log")
     ax.legend(loc="upper right")
-    for ax, name in zip(axes[2:], names):
+    for ax, name in zip(axes[2:], names, strict=True):
         columns = families[name] if per_layer else [c for c in families[name] if "/" not in c] \
             or families[name]
         for column in columns:

@@ -7,15 +7,14 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import validate_data
 from torch import nn
 
 from grokkit._validation import check_number
 from grokkit.callbacks import SplitData
 from grokkit.estimators.base import _SHARED_DOC, GrokNet
+from grokkit.estimators.classifier import GrokClassifier, check_eval_set
 from grokkit.models.mlp import ACTIVATIONS, MLP
 
 
@@ -40,13 +39,7 @@ def _hidden_sizes(sizes: Any) -> tuple[int, ...]:
     return (int(sizes),) if isinstance(sizes, (int, np.integer)) else tuple(int(s) for s in sizes)
 
 
-def _check_eval_set(eval_set: Any) -> tuple[Any, Any]:
-    if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
-        raise TypeError(f"eval_set must be a pair (X_test, y_test); got {type(eval_set).__name__}.")
-    return eval_set[0], eval_set[1]
-
-
-class GrokMLPClassifier(ClassifierMixin, GrokNet):
+class GrokMLPClassifier(GrokClassifier):
     __doc__ = f"""Multi-layer perceptron classifier that can grok.
 
     The Omnigrok MNIST setting (Liu, Michaud & Tegmark §4, App. A) is
@@ -111,54 +104,6 @@ class GrokMLPClassifier(ClassifierMixin, GrokNet):
     def build_module(self) -> nn.Module:
         return MLP(self.n_features_in_, self.n_outputs_, _hidden_sizes(self.hidden_layer_sizes),
                    self.activation, self.dropout, zero_last=self.zero_last)
-
-    def _encode_train(self, X: Any, y: Any, reset: bool = True) -> SplitData:
-        X, y = validate_data(self, X, y, dtype=self._input_dtype, reset=reset)
-        check_classification_targets(y)
-        if not reset:
-            return self._split(X, self._encode_labels(y, "y"))
-        self.classes_, encoded = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y must hold at least 2 classes to train a classifier; got 1 class "
-                f"({self.classes_[0]!r})."
-            )
-        self.n_outputs_ = len(self.classes_)
-        return self._split(X, encoded)
-
-    def _encode_eval(self, eval_set: Any) -> SplitData | None:
-        if eval_set is None:
-            return None
-        X, y = _check_eval_set(eval_set)
-        X = validate_data(self, X, reset=False, dtype=self._input_dtype)
-        y = np.asarray(y).ravel()
-        if len(y) != len(X):
-            raise ValueError(f"eval_set has {len(X)} samples in X_test but {len(y)} in y_test.")
-        return self._split(X, self._encode_labels(y, "eval_set y_test"))
-
-    def _encode_labels(self, y: np.ndarray, name: str) -> np.ndarray:
-        known = np.isin(y, self.classes_)
-        if not known.all():
-            unseen = sorted(set(y[~known].tolist()))[:10]
-            raise ValueError(f"{name} holds labels not seen in the first fit: {unseen}.")
-        return np.searchsorted(self.classes_, y)
-
-    def _split(self, X: np.ndarray, encoded: np.ndarray) -> SplitData:
-        y = torch.tensor(encoded, dtype=torch.long)
-        target = F.one_hot(y, self.n_outputs_).float() if self.loss == "mse" else y
-        return SplitData(torch.tensor(X), target, y)
-
-    def accuracy(self, outputs: torch.Tensor, split: SplitData) -> float:
-        """Fraction of samples whose largest output is the true class."""
-        return float((outputs.argmax(dim=1) == split.y).float().mean())
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Softmax of the outputs (for ``loss="mse"`` a normalised score, not a calibrated probability)."""
-        return torch.softmax(self._predict_outputs(X).double(), dim=1).cpu().numpy()
-
-    def predict(self, X: Any) -> np.ndarray:
-        index = self._predict_outputs(X).argmax(dim=1).cpu().numpy()
-        return self.classes_[index]
 
 
 class GrokMLPRegressor(RegressorMixin, GrokNet):
@@ -233,7 +178,7 @@ class GrokMLPRegressor(RegressorMixin, GrokNet):
     def _encode_eval(self, eval_set: Any) -> SplitData | None:
         if eval_set is None:
             return None
-        X, y = _check_eval_set(eval_set)
+        X, y = check_eval_set(eval_set)
         X = validate_data(self, X, reset=False, dtype=self._input_dtype)
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1) if len(np.shape(y)) else None
         if y is None or len(y) != len(X) or y.shape[1] != self.n_outputs_:

@@ -96,7 +96,7 @@ def test_eval_set_contents(blobs):
         est.fit(X, y, eval_set=(X[:, :2], y))
     with pytest.raises(ValueError, match="eval_set"):
         est.fit(X, y, eval_set=(X, y[:-3]))
-    with pytest.raises(ValueError, match="eval_set y_test holds labels not seen"):
+    with pytest.raises(ValueError, match="eval_set y_test holds labels not among the classes"):
         est.fit(X, y, eval_set=(X, y + 7))
     with pytest.raises(ValueError, match="eval_set"):
         GrokMLPRegressor(max_epochs=1).fit(X, y.astype(float), eval_set=(X, np.ones((len(X), 3))))
