@@ -5,8 +5,21 @@ degrokking runs), progress measures recorded into ``progress_``, and analyses
 that fit over trained models.
 """
 
-from grokkit.estimators import GrokMLPClassifier, GrokMLPRegressor, TrainingDiverged
+from grokkit.estimators import (
+    GrokMLPClassifier,
+    GrokMLPRegressor,
+    ModularMLPClassifier,
+    ModularTransformer,
+    TrainingDiverged,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["GrokMLPClassifier", "GrokMLPRegressor", "TrainingDiverged", "__version__"]
+__all__ = [
+    "GrokMLPClassifier",
+    "GrokMLPRegressor",
+    "ModularMLPClassifier",
+    "ModularTransformer",
+    "TrainingDiverged",
+    "__version__",
+]

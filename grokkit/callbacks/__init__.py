@@ -1,8 +1,9 @@
 """skorch callbacks that add grokkit's behaviour to a training run."""
 
 from grokkit.callbacks.data import SplitData
+from grokkit.callbacks.noise import InputNoise
 from grokkit.callbacks.norm import NormConstraint
 from grokkit.callbacks.progress_bar import EpochProgressBar
 from grokkit.callbacks.recording import ProgressRecorder
 
-__all__ = ["EpochProgressBar", "NormConstraint", "ProgressRecorder", "SplitData"]
+__all__ = ["EpochProgressBar", "InputNoise", "NormConstraint", "ProgressRecorder", "SplitData"]

@@ -2,5 +2,6 @@
 
 from grokkit.datasets.digits import load_digits_split
 from grokkit.datasets.mnist import load_mnist, read_idx
+from grokkit.datasets.modular import OPERATIONS, make_modular, modular_targets
 
-__all__ = ["load_digits_split", "load_mnist", "read_idx"]
+__all__ = ["OPERATIONS", "load_digits_split", "load_mnist", "make_modular", "modular_targets", "read_idx"]

@@ -2,5 +2,7 @@
 
 from grokkit.estimators.base import GrokNet, TrainingDiverged
 from grokkit.estimators.mlp import GrokMLPClassifier, GrokMLPRegressor
+from grokkit.estimators.modular import ModularMLPClassifier, ModularTransformer
 
-__all__ = ["GrokMLPClassifier", "GrokMLPRegressor", "GrokNet", "TrainingDiverged"]
+__all__ = ["GrokMLPClassifier", "GrokMLPRegressor", "GrokNet", "ModularMLPClassifier",
+           "ModularTransformer", "TrainingDiverged"]

@@ -39,6 +39,8 @@ class GrokClassifier(ClassifierMixin, GrokNet):
         return np.unique(y)
 
     def _encode_train(self, X: Any, y: Any, reset: bool = True) -> SplitData:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X, y = self._validate_inputs(X, y, reset=reset)
         check_classification_targets(y)
         if reset:

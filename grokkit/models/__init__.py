@@ -1,6 +1,14 @@
-"""Plain PyTorch modules. Nothing here knows about skorch or scikit-learn."""
+"""Plain PyTorch modules. Nothing here knows about skorch or scikit-learn.
+
+Every model has an ``input_noise_std`` attribute (noise on its inputs or token
+embeddings in training mode) and a ``hidden_modules()`` method naming the
+modules whose outputs are its hidden activations.
+"""
 
 from grokkit.models.init import parameter_norm, scale_parameters_
 from grokkit.models.mlp import MLP
+from grokkit.models.onehot_mlp import OneHotPairMLP, onehot_pairs
+from grokkit.models.transformer import ModularTransformerNet
 
-__all__ = ["MLP", "parameter_norm", "scale_parameters_"]
+__all__ = ["MLP", "ModularTransformerNet", "OneHotPairMLP", "onehot_pairs", "parameter_norm",
+           "scale_parameters_"]

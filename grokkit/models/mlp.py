@@ -26,7 +26,7 @@ def make_activation(name: str) -> nn.Module:
 
 
 class MLP(nn.Sequential):
-    """Fully connected network ``in -> hidden... -> out``.
+    r"""Fully connected network ``in -> hidden... -> out``.
 
     Layers are named so that per-layer measures read well: the linear maps
     are ``fc1 … fcK`` and the hidden nonlinearities ``act1 … act(K-1)``
@@ -47,6 +47,14 @@ class MLP(nn.Sequential):
     zero_last : bool, default=False
         Initialise the last layer at zero (Clauw et al. do this for α = 8), so
         that the network starts from a constant output.
+
+    Attributes
+    ----------
+    input_noise_std : float
+        σ of Gaussian noise :math:`\mathcal N(0, \sigma^2)` added to the inputs
+        in training mode only (0: none). Every grokkit model has this attribute:
+        it is how Tan & Huang's adaptive input noise (§3.2) reaches a model,
+        set between epochs by :class:`grokkit.callbacks.InputNoise`.
     """
 
     def __init__(
@@ -69,12 +77,18 @@ class MLP(nn.Sequential):
                 if dropout > 0:
                     layers[f"dropout{i + 1}"] = nn.Dropout(dropout)
         super().__init__(layers)
+        self.input_noise_std = 0.0
         if zero_last:
             last = layers[f"fc{n_linear}"]
             with torch.no_grad():
                 last.weight.zero_()
                 if last.bias is not None:
                     last.bias.zero_()
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.training and self.input_noise_std > 0:
+            X = X + self.input_noise_std * torch.randn_like(X)
+        return super().forward(X)
 
     def hidden_modules(self) -> dict[str, nn.Module]:
         """The modules whose outputs are the hidden activations, by name."""

@@ -36,7 +36,8 @@ def test_bad_parameters_are_named(blobs, params, error, match):
 
 
 def test_regressor_only_accepts_mse_and_a_positive_threshold():
-    X, y = np.random.rand(10, 2), np.random.rand(10)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((10, 2)), rng.random(10)
     with pytest.raises(ValueError, match="loss"):
         GrokMLPRegressor(loss="cross_entropy", max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="accuracy_threshold"):
