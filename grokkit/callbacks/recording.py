@@ -32,11 +32,17 @@ class ProgressRecorder(Callback):
         :func:`grokkit.measures.get_measure`.
     measure_every : int or "log"
         See :func:`grokkit.progress.recorded_epochs`.
+    keep_checkpoints : bool, default=False
+        Also keep a CPU copy of the module's ``state_dict`` at every recorded
+        epoch in ``net.checkpoints_`` (epoch -> state dict), so analyses can
+        revisit the run without retraining.
     """
 
-    def __init__(self, measures: Any = (), measure_every: int | str = "log") -> None:
+    def __init__(self, measures: Any = (), measure_every: int | str = "log",
+                 keep_checkpoints: bool = False) -> None:
         self.measures = measures
         self.measure_every = measure_every
+        self.keep_checkpoints = keep_checkpoints
 
     def initialize(self) -> ProgressRecorder:
         self.measures_ = resolve_measures(self.measures)
@@ -92,6 +98,10 @@ class ProgressRecorder(Callback):
         for measure in self.measures_:
             for column, value in measure(context).items():
                 history.record(column, value)
+        if self.keep_checkpoints:
+            net.checkpoints_[history[-1]["epoch"]] = {
+                key: value.detach().to("cpu", copy=True) for key, value in net.module_.state_dict().items()
+            }
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
         self.schedule_ = set()

@@ -90,6 +90,10 @@ _SHARED_DOC = """
     measure_every : int or "log", default="log"
         Record ``progress_`` every k epochs, or at ~20 log-spaced epochs per
         decade (plus the first and last).
+    keep_checkpoints : bool, default=False
+        Keep a CPU copy of the parameters at every recorded epoch in
+        ``checkpoints_`` (epoch -> state dict); :meth:`module_at` rebuilds the
+        module at any of them, e.g. for ``OInformationAnalyzer`` over a run.
     device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
         ``"auto"`` picks CUDA when available.
     random_state : int, RandomState or None, default=None
@@ -186,6 +190,7 @@ class GrokNet(NeuralNet):
             "weight_norm", "weight_entropy", "activation_sparsity", "circuit_complexity",
         ),
         measure_every: int | str = "log",
+        keep_checkpoints: bool = False,
         device: str | torch.device = "cpu",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -206,6 +211,7 @@ class GrokNet(NeuralNet):
         self.input_noise = input_noise
         self.measures = measures
         self.measure_every = measure_every
+        self.keep_checkpoints = keep_checkpoints
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -293,6 +299,8 @@ class GrokNet(NeuralNet):
         if self.input_noise is not None:
             check_lambdas(self.input_noise)
         check_measure_every(self.measure_every)
+        if not isinstance(self.keep_checkpoints, (bool, np.bool_)):
+            raise TypeError(f"keep_checkpoints must be True or False; got {self.keep_checkpoints!r}.")
         resolve_measures(self.measures)
         check_number("verbose", self.verbose, low=0, integer=True)
         check_options("on_divergence", self.on_divergence, ("raise", "warn"))
@@ -316,7 +324,8 @@ class GrokNet(NeuralNet):
             callbacks.append(("norm_constraint", NormConstraint(self.constrain_norm)))
         if self.input_noise is not None:
             callbacks.append(("input_noise", InputNoise(tuple(self.input_noise))))
-        callbacks.append(("progress", ProgressRecorder(self.measures, self.measure_every)))
+        callbacks.append(("progress", ProgressRecorder(self.measures, self.measure_every,
+                                                       bool(self.keep_checkpoints))))
         if self.verbose:
             callbacks.append(("progress_bar", EpochProgressBar()))
         return callbacks
@@ -359,6 +368,7 @@ class GrokNet(NeuralNet):
         self._validate_params()
         self.n_steps_ = 0
         self.diverged_ = False
+        self.checkpoints_: dict[int, dict[str, torch.Tensor]] = {}
         self.initialized_ = True
         return self
 
@@ -553,6 +563,24 @@ class GrokNet(NeuralNet):
         tensor = torch.tensor(X, device=self.device_)
         outputs, _ = self.evaluate_outputs(tensor)
         return outputs
+
+    def module_at(self, epoch: int) -> nn.Module:
+        """A copy of the module with the parameters it had at a kept checkpoint."""
+        import copy
+
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "checkpoints_")
+        if epoch not in self.checkpoints_:
+            kept = sorted(self.checkpoints_)
+            raise ValueError(
+                f"epoch {epoch!r} has no checkpoint; kept: {kept[:5]}...{kept[-3:]} "
+                "(fit with keep_checkpoints=True)." if kept else
+                "no checkpoints were kept; fit with keep_checkpoints=True."
+            )
+        module = copy.deepcopy(self.module_)
+        module.load_state_dict(self.checkpoints_[epoch])
+        return module.eval()
 
     # ------------------------------------------------------------------ results
     def grokking_summary(self, train_threshold: float = 0.99, test_threshold: float = 0.9

@@ -15,6 +15,24 @@ from grokkit.measures.group_laws import (
     doubling,
     identity_law,
 )
+from grokkit.measures.matrix_info import (
+    entropy_difference,
+    matrix_entropy,
+    matrix_joint_entropy,
+    matrix_js_divergence,
+    matrix_mutual_information,
+    mutual_information_difference,
+    perturb_entropy,
+    perturb_mutual_information,
+    representation_entropy,
+)
+from grokkit.measures.oinfo import (
+    gaussian_copula,
+    gaussian_entropy,
+    o_information,
+    o_information_group_multiplets,
+    o_information_multiplets,
+)
 from grokkit.measures.registry import (
     Measure,
     MeasureContext,
@@ -23,12 +41,23 @@ from grokkit.measures.registry import (
     register,
     resolve_measures,
 )
+from grokkit.measures.representation import nearest_neighbour_accuracy
+from grokkit.measures.sharpness import hessian_trace
 from grokkit.measures.weights import weight_entropy, weight_norm
 
 register("weight_norm", weight_norm)
 register("weight_entropy", weight_entropy)
 register("activation_sparsity", activation_sparsity, needs=("X", "activations"))
 register("circuit_complexity", circuit_complexity, needs=("X", "logits"))
+# Tan & Huang's robustness measures (Defs 4.1-4.4), on a fixed seeded subsample of X
+register("perturb_mutual_information", perturb_mutual_information, needs=("X",))
+register("perturb_entropy", perturb_entropy, needs=("X",))
+register("mutual_information_difference", mutual_information_difference, needs=("X",))
+register("entropy_difference", entropy_difference, needs=("X",))
+register("representation_entropy", representation_entropy, needs=("X", "activations", "logits"))
+register("hessian_trace", hessian_trace, needs=("X", "y"), task_keys=("loss",))
+register("nearest_neighbour_accuracy", nearest_neighbour_accuracy,
+         needs=("X", "y", "activations", "logits"))
 for _law in (commutativity, commutativity_distance, identity_law, doubling, associativity):
     register(_law.__name__, _law, task_keys=("p", "operation"))
 
@@ -43,10 +72,26 @@ __all__ = [
     "commutativity",
     "commutativity_distance",
     "doubling",
+    "entropy_difference",
+    "gaussian_copula",
+    "gaussian_entropy",
     "get_measure",
+    "hessian_trace",
     "hidden_modules",
     "identity_law",
+    "matrix_entropy",
+    "matrix_joint_entropy",
+    "matrix_js_divergence",
+    "matrix_mutual_information",
+    "mutual_information_difference",
+    "nearest_neighbour_accuracy",
+    "o_information",
+    "o_information_group_multiplets",
+    "o_information_multiplets",
+    "perturb_entropy",
+    "perturb_mutual_information",
     "register",
+    "representation_entropy",
     "resolve_measures",
     "weight_entropy",
     "weight_norm",

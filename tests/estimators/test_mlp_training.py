@@ -188,3 +188,22 @@ def test_cuda_training_and_pickling_back_to_cpu(blobs):
     assert next(clf.module_.parameters()).is_cuda
     again = pickle.loads(pickle.dumps(clf))
     assert (again.predict(X) == clf.predict(X)).all()
+
+
+def test_checkpoints_rebuild_the_module_at_recorded_epochs(blobs):
+    X, y = blobs
+    clf = GrokMLPClassifier(hidden_layer_sizes=(8,), max_epochs=12, measure_every=4,
+                            keep_checkpoints=True, measures=["weight_norm"],
+                            random_state=0).fit(X, y)
+    assert sorted(clf.checkpoints_) == [0, 4, 8, 12]
+    from grokkit.measures import weight_norm
+
+    for epoch, row in clf.progress_.set_index("epoch").iterrows():
+        assert weight_norm(clf.module_at(epoch))["total"] == pytest.approx(row.weight_norm, rel=1e-6)
+    final = clf.module_at(12)
+    with torch.no_grad():
+        assert torch.equal(final(torch.as_tensor(X)), clf.module_(torch.as_tensor(X)))
+    with pytest.raises(ValueError, match="no checkpoint"):
+        clf.module_at(5)
+    none_kept = GrokMLPClassifier(hidden_layer_sizes=(8,), max_epochs=2).fit(X, y)
+    assert none_kept.checkpoints_ == {}
