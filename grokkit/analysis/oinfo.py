@@ -370,3 +370,44 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
             columns=self.get_feature_names_out(),
             index=pd.RangeIndex(len(activations), name="checkpoint"),
         )
+
+    def fit_transform_run(
+        self,
+        estimator: Any,
+        X: Any,
+        epochs: Sequence[int] | None = None,
+        fit_on: int = -1,
+    ) -> pd.DataFrame:
+        """Synergy and redundancy at every kept checkpoint of a run (Clauw et al. Figs 2-5).
+
+        The estimator must have been fitted with ``keep_checkpoints=True``. The
+        hidden layer ``self.layer`` (or the only one) is read on ``X`` at each
+        checkpoint; the bins are fitted at ``epochs[fit_on]`` (default: the last,
+        trained network) and kept for all, so the rows are comparable. Only one
+        checkpoint's activations are held at a time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per epoch (index ``epoch``), columns of :meth:`get_feature_names_out`.
+        """
+        from grokkit.analysis.activations import hidden_activations
+
+        kept = sorted(getattr(estimator, "checkpoints_", {}) or {})
+        if not kept:
+            raise ValueError("estimator has no checkpoints; fit it with keep_checkpoints=True.")
+        epochs = kept if epochs is None else list(epochs)
+        missing = [e for e in epochs if e not in estimator.checkpoints_]
+        if missing:
+            raise ValueError(f"epochs {missing[:5]} have no checkpoint; kept: {kept[:3]}...{kept[-3:]}.")
+        if isinstance(fit_on, bool) or not isinstance(fit_on, Integral) or \
+                not -len(epochs) <= fit_on < len(epochs):
+            raise ValueError(f"fit_on must index one of the {len(epochs)} epochs; got {fit_on!r}.")
+
+        def layer_at(epoch: int) -> np.ndarray:
+            return self._select_layer(hidden_activations(estimator, X, epoch))
+
+        self.fit(layer_at(epochs[fit_on]))
+        rows = [self.transform(layer_at(epoch))[0] for epoch in epochs]
+        return pd.DataFrame(np.vstack(rows), columns=self.get_feature_names_out(),
+                            index=pd.Index(epochs, name="epoch"))

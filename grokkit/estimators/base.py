@@ -47,6 +47,9 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
 }
 
+#: Rows of a minibatch on which the ``mi_penalty`` term is computed (three
+#: eigendecompositions of this size per step).
+MI_PENALTY_SAMPLES = 256
 #: Rows evaluated at once when predicting or recording (bounds peak memory).
 EVAL_CHUNK = 8192
 
@@ -83,6 +86,12 @@ _SHARED_DOC = """
         embeddings for token models) plus N(0, σ²) with
         σ = max(λ₁ (1 − train acc), λ₂), updated every epoch. Speeds up
         generalisation (their Fig. 3). Evaluation uses clean inputs.
+    mi_penalty : float, default=0.0
+        Weight w of Tan & Huang's MI-regularised training (§4.3, Fig. 8): the
+        loss becomes L − w · I(X; f(X)), with I the matrix mutual information
+        (order 1) between the inputs and the outputs, differentiable, on a
+        random subsample of ``MI_PENALTY_SAMPLES`` = 256 rows of each minibatch.
+        Maximising it speeds up generalisation in their experiments.
     measures : sequence, default: the Golechha progress measures
         Names from :func:`grokkit.measures.available_measures`, ``(name,
         params)`` pairs, or callables ``f(module, X, y) -> float | dict``.
@@ -186,6 +195,7 @@ class GrokNet(NeuralNet):
         constrain_norm: bool | float = False,
         norm_penalty: float = 0.0,
         input_noise: tuple[float, float] | None = None,
+        mi_penalty: float = 0.0,
         measures: Sequence[Any] | None = (
             "weight_norm", "weight_entropy", "activation_sparsity", "circuit_complexity",
         ),
@@ -209,6 +219,7 @@ class GrokNet(NeuralNet):
         self.constrain_norm = constrain_norm
         self.norm_penalty = norm_penalty
         self.input_noise = input_noise
+        self.mi_penalty = mi_penalty
         self.measures = measures
         self.measure_every = measure_every
         self.keep_checkpoints = keep_checkpoints
@@ -298,6 +309,7 @@ class GrokNet(NeuralNet):
         check_number("norm_penalty", self.norm_penalty)
         if self.input_noise is not None:
             check_lambdas(self.input_noise)
+        check_number("mi_penalty", self.mi_penalty)
         check_measure_every(self.measure_every)
         if not isinstance(self.keep_checkpoints, (bool, np.bool_)):
             raise TypeError(f"keep_checkpoints must be True or False; got {self.keep_checkpoints!r}.")
@@ -338,6 +350,7 @@ class GrokNet(NeuralNet):
         module = self.build_module()
         scale_parameters_(module, self.alpha)
         self.module_ = module.to(self.device_)
+        self.module_dtype_ = next(iter(module.parameters())).dtype
         return self
 
     def initialize_criterion(self) -> GrokNet:
@@ -528,12 +541,29 @@ class GrokNet(NeuralNet):
 
     def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
                  training: bool = False) -> torch.Tensor:
-        """The training objective: the criterion plus δ‖θ‖² when ``norm_penalty`` is set."""
+        """The objective: criterion + δ‖θ‖² (``norm_penalty``) − w·I(X; outputs) (``mi_penalty``)."""
         loss = self.criterion_(y_pred, y_true)
         if training and self.norm_penalty:
             squares = torch.stack([p.pow(2).sum() for p in self.module_.parameters()])
             loss = loss + self.norm_penalty * squares.sum()
+        if training and self.mi_penalty and X is not None:
+            loss = loss - self.mi_penalty * self._mutual_information(X, y_pred)
         return loss
+
+    def _mutual_information(self, X: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+        """Differentiable matrix MI between inputs and outputs on a random subsample of the batch."""
+        from grokkit.measures.matrix_info import _matrix_mutual_information_torch
+
+        rows = self._mi_input(X)
+        if len(rows) > MI_PENALTY_SAMPLES:
+            keep = torch.randperm(len(rows), generator=self._shuffle_generator,
+                                  device=self.device_)[:MI_PENALTY_SAMPLES]
+            rows, y_pred = rows[keep], y_pred[keep]
+        return _matrix_mutual_information_torch(rows, y_pred.reshape(len(y_pred), -1))
+
+    def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
+        """The input as a float matrix for the MI penalty (token models one-hot encode)."""
+        return X.reshape(len(X), -1).to(self.module_dtype_)
 
     # ------------------------------------------------------------- evaluation
     def evaluate_outputs(self, X: torch.Tensor, activations: bool = False

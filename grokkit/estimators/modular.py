@@ -72,6 +72,10 @@ class _ModularClassifier(GrokClassifier):
     def task_info(self) -> dict[str, Any]:
         return {**super().task_info(), "p": int(self.p), "operation": resolve_operation(self.operation)}
 
+    def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
+        """onehot(a) || onehot(b): the pairs as the float matrix the MI penalty reads."""
+        return torch.nn.functional.one_hot(X, int(self.p)).reshape(len(X), -1).to(self.module_dtype_)
+
     def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
                  training: bool = False) -> torch.Tensor:
         loss = super().get_loss(y_pred, y_true, X=X, training=training)

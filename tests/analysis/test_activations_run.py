@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+
+from grokkit import GrokMLPClassifier, ModularMLPClassifier
+from grokkit.analysis import HiddenActivations, OInformationAnalyzer, hidden_activations
+from grokkit.datasets import make_modular
+
+
+@pytest.fixture(scope="module")
+def modular_run():
+    X, y, Xt, yt = make_modular(p=13, train_fraction=0.6, random_state=0)
+    clf = ModularMLPClassifier(p=13, hidden_layer_sizes=(40,), max_epochs=30, measure_every=10,
+                               keep_checkpoints=True, measures=None, random_state=0)
+    return clf.fit(X, y, eval_set=(Xt, yt)), X
+
+
+def test_hidden_activations_match_a_manual_forward(modular_run):
+    import torch
+
+    clf, X = modular_run
+    acts = hidden_activations(clf, X)
+    net = clf.module_
+    with torch.no_grad():
+        manual = torch.relu(net.fc1(torch.as_tensor(X))).numpy()
+    np.testing.assert_allclose(acts["act1"], manual, rtol=1e-6)
+    early = hidden_activations(clf, X, epoch=0)["act1"]
+    assert not np.allclose(early, acts["act1"])
+
+
+def test_transformer_in_a_pipeline(modular_run):
+    clf, X = modular_run
+    pipe = make_pipeline(HiddenActivations(clf), OInformationAnalyzer(n_bins=4, min_order=3))
+    features = pipe.fit_transform(X)
+    assert features.shape[0] == 1
+    assert list(pipe.get_feature_names_out())[:2] == ["synergy", "redundancy"]
+
+
+def test_run_table_has_one_row_per_checkpoint(modular_run):
+    clf, X = modular_run
+    analyzer = OInformationAnalyzer(n_bins=4, min_order=3)
+    table = analyzer.fit_transform_run(clf, X)
+    assert list(table.index) == [0, 10, 20, 30]
+    assert (table["synergy"] <= table["redundancy"]).all()
+    last = analyzer.transform(hidden_activations(clf, X)["act1"])[0]
+    np.testing.assert_allclose(table.iloc[-1].to_numpy(), last)
+
+
+def test_run_without_checkpoints_is_an_error():
+    X, y = np.random.default_rng(0).normal(size=(30, 4)), np.arange(30) % 2
+    clf = GrokMLPClassifier(hidden_layer_sizes=(6,), max_epochs=2, measures=None).fit(X, y)
+    with pytest.raises(ValueError, match="keep_checkpoints"):
+        OInformationAnalyzer(n_bins=3).fit_transform_run(clf, X)
+    with pytest.raises(ValueError, match="layer"):
+        HiddenActivations(clf, layer="act7").fit(X)
