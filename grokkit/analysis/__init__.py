@@ -1,7 +1,21 @@
 """Analyses fitted over trained models or recorded activations."""
 
 from grokkit.analysis.activations import HiddenActivations, hidden_activations
+from grokkit.analysis.landscape import ReducedLandscape
+from grokkit.analysis.messiness import MessinessLandscape, make_messy_addition, messy_representation
 from grokkit.analysis.oinfo import OInformationAnalyzer
+from grokkit.analysis.timing import TimeToGeneralize, loglog_slope
 from grokkit.progress import grokking_summary
 
-__all__ = ["HiddenActivations", "OInformationAnalyzer", "grokking_summary", "hidden_activations"]
+__all__ = [
+    "HiddenActivations",
+    "MessinessLandscape",
+    "OInformationAnalyzer",
+    "ReducedLandscape",
+    "TimeToGeneralize",
+    "grokking_summary",
+    "hidden_activations",
+    "loglog_slope",
+    "make_messy_addition",
+    "messy_representation",
+]

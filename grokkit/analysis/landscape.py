@@ -1,0 +1,291 @@
+r"""Reduced loss landscapes: losses minimised over weight directions at a fixed norm (Omnigrok §2–§4).
+
+For a weight norm :math:`w = \alpha w_0` (:math:`w_0` the norm of the default
+initialisation) and a training size N, Omnigrok (eq. 1 and 3) defines
+
+.. math::
+
+    \mathbf w^*(w, N) = \operatorname*{argmin}_{\|\mathbf w\|_2 = w} \ell_{\rm train}(\mathbf w; N),
+    \qquad \tilde\ell_{\rm train}(w, N) = \ell_{\rm train}(\mathbf w^*),
+    \quad \tilde\ell_{\rm test}(w, N) = \ell_{\rm test}(\mathbf w^*).
+
+The constrained minimisation is done as in the paper: ordinary optimiser steps,
+each followed by rescaling all parameters back to norm w (``constrain_norm``),
+with no weight decay. Reduced train loss is "L"-shaped in w, reduced test loss
+"U"-shaped: the LU mechanism of grokking.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from grokkit._validation import check_number
+
+#: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
+LANDSCAPE_COLUMNS = ("alpha", "weight_norm", "n_train", "train_loss", "test_loss", "train_acc",
+                     "test_acc", "diverged")
+
+
+def check_grok_estimator(name: str, estimator: Any) -> None:
+    """A grokkit estimator: one with the shared ``alpha``/``constrain_norm``/``weight_decay`` params."""
+    needed = {"alpha", "constrain_norm", "weight_decay", "random_state", "measures"}
+    is_instance = hasattr(estimator, "get_params") and not isinstance(estimator, type)
+    params = estimator.get_params(deep=False) if is_instance else {}
+    if not needed <= set(params):
+        raise TypeError(
+            f"{name} must be an (unfitted) grokkit estimator instance, e.g. GrokMLPClassifier(...), with "
+            f"the parameters {sorted(needed)}; got {estimator!r}."
+        )
+
+
+def check_positive_grid(name: str, values: Any, allow_zero: bool = False) -> np.ndarray:
+    """A non-empty 1-d array of positive (or ``allow_zero``: non-negative), finite, distinct floats."""
+    try:
+        grid = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sequence of positive floats; got {values!r}.") from exc
+    grid = np.atleast_1d(grid)
+    bad = grid < 0 if allow_zero else grid <= 0
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(bad):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a non-empty 1-d sequence of {kind} finite floats; "
+                         f"got {values!r}.")
+    if len(np.unique(grid)) != len(grid):
+        raise ValueError(f"{name} must not repeat values; got {values!r}.")
+    return grid
+
+
+def check_n_jobs(n_jobs: Any) -> None:
+    if n_jobs is None:
+        return
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be None or a non-zero int (-1 = all cores); got {n_jobs!r}.")
+
+
+def fit_single_threaded(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
+    """``estimator.fit`` with torch on one intra-op thread, restored afterwards.
+
+    Why: torch's CPU reductions may sum in a different order with a different
+    thread count, and joblib workers get fewer threads than the parent, so
+    pinning one thread makes every grid point bit-identical whatever ``n_jobs``
+    (and tiny grokking models run fastest on one thread anyway).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return estimator.fit(X, y, eval_set=eval_set)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any, eval_set: Any,
+               seed: int) -> dict[str, Any]:
+    """Train one norm-constrained clone at scale α on ``X, y``; return its reduced row."""
+    from grokkit.models.init import parameter_norm
+
+    est = clone(estimator).set_params(alpha=float(alpha), constrain_norm=True, weight_decay=0.0,
+                                      random_state=seed, measures=None, on_divergence="warn",
+                                      verbose=0)
+    fit_single_threaded(est, X, y, eval_set)
+    progress = est.progress_
+    row = {
+        "alpha": float(alpha),
+        "weight_norm": float(parameter_norm(est.module_)),
+        "n_train": int(n_train),
+        "train_loss": _best(progress, "train_loss", np.nanmin),
+        "test_loss": _best(progress, "test_loss", np.nanmin),
+        "train_acc": _best(progress, "train_acc", np.nanmax),
+        "test_acc": _best(progress, "test_acc", np.nanmax),
+        "diverged": bool(getattr(est, "diverged_", False)),
+    }
+    return row
+
+
+def _best(progress: pd.DataFrame, column: str, reduce: Any) -> float:
+    if column not in progress.columns:
+        return float("nan")
+    values = progress[column].to_numpy(dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    return float(reduce(finite)) if finite.size else float("nan")
+
+
+def run_grid(function: Any, tasks: Sequence[tuple], n_jobs: int | None, verbose: int, desc: str
+             ) -> list[Any]:
+    """``[function(*task) for task in tasks]`` through ``joblib.Parallel``, in task order.
+
+    Any joblib backend applies (``with joblib.parallel_backend("dask"): ...``);
+    ``verbose`` shows a tqdm bar over finished tasks.
+    """
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    results = parallel(delayed(function)(*task) for task in tasks)
+    if verbose:
+        from tqdm.auto import tqdm
+
+        results = tqdm(results, total=len(tasks), desc=desc, unit="fit")
+    return list(results)
+
+
+class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    r"""Reduced train/test loss and accuracy over weight norm (and training size).
+
+    For every α in ``alphas`` and every N in ``train_sizes``, a clone of
+    ``estimator`` is trained on N training samples with
+
+    ``alpha=α, constrain_norm=True, weight_decay=0, measures=None``,
+
+    so its weight norm stays at :math:`w = \alpha w_0` while the optimiser
+    minimises the train loss over directions only (Omnigrok eq. 1, eq. 3). The
+    reduced quantities are, as in the Omnigrok code, the **best** values over
+    the run's recorded epochs (``progress_``): minimum train and test loss,
+    maximum train and test accuracy. (Eq. 1 evaluates the test loss at the
+    train-loss minimiser; at convergence the two agree up to the fluctuations
+    of the test curve along the train-loss valley.)
+
+    Every grid point starts from the same initial direction (one seed drawn
+    from ``random_state``), so the α grid scales one :math:`w_0` and
+    ``weight_norm / alpha`` is the same on every row.
+
+    Parameters
+    ----------
+    estimator : grokkit estimator
+        Any grokkit estimator (``GrokMLPClassifier``, ``GrokMLPRegressor``,
+        ``ModularTransformer``, ...); its other settings (lr, epochs, batch
+        size, loss, ``measure_every``) are kept. ``measure_every`` sets how often
+        the best values are looked for (Omnigrok: every 50 steps).
+    alphas : sequence of float, default=``np.logspace(-1, 1, 9)``
+        Scales α = w/w₀ (Omnigrok: 21 log-spaced values in [0.1, 10]).
+    train_sizes : sequence of int or None, default=None
+        Training sizes N; ``None`` trains on all of ``X``. Each N takes the
+        first N rows of one seeded permutation of ``X`` (nested subsets). A
+        classifier needs every class among those rows.
+    n_jobs : int or None, default=None
+        Grid points trained in parallel by joblib (``-1``: all cores). Any
+        joblib backend applies, e.g. Dask with
+        ``joblib.parallel_backend("dask")``. The table does not depend on
+        ``n_jobs``: each point trains on one torch thread with the same seed.
+    random_state : int, RandomState or None, default=None
+        Seeds the subsampling and the one initialisation seed of all points.
+    verbose : int, default=0
+        ``1`` shows a tqdm bar over grid points.
+
+    Attributes
+    ----------
+    landscape_ : pandas.DataFrame
+        One row per (N, α): ``alpha``, ``weight_norm`` (‖θ‖₂ kept during
+        training), ``n_train``, ``train_loss``, ``test_loss``, ``train_acc``,
+        ``test_acc`` (test columns NaN without ``eval_set``), ``diverged``.
+    seed_ : int
+        The initialisation seed shared by every grid point.
+
+    Examples
+    --------
+    >>> from grokkit import GrokMLPRegressor
+    >>> from grokkit.analysis.landscape import ReducedLandscape
+    >>> from grokkit.datasets import make_teacher_student
+    >>> X, y, X_test, y_test = make_teacher_student(widths=(8,), random_state=0)
+    >>> student = GrokMLPRegressor(hidden_layer_sizes=(8,), activation="tanh", max_epochs=5,
+    ...                            batch_size=None)
+    >>> rl = ReducedLandscape(student, alphas=[0.5, 1, 2], random_state=0)
+    >>> rl.fit(X, y, eval_set=(X_test, y_test)).landscape_.shape
+    (3, 8)
+    """
+
+    def __init__(self, estimator: Any = None, alphas: Sequence[float] | None = None,
+                 train_sizes: Sequence[int] | None = None, n_jobs: int | None = None,
+                 random_state: int | np.random.RandomState | None = None, verbose: int = 0) -> None:
+        self.estimator = estimator
+        self.alphas = alphas
+        self.train_sizes = train_sizes
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self, n_samples: int) -> tuple[np.ndarray, list[int]]:
+        check_grok_estimator("estimator", self.estimator)
+        alphas = check_positive_grid("alphas", np.logspace(-1, 1, 9) if self.alphas is None
+                                     else self.alphas)
+        check_n_jobs(self.n_jobs)
+        check_number("verbose", self.verbose, low=0, integer=True)
+        if self.train_sizes is None:
+            return alphas, [n_samples]
+        sizes = np.atleast_1d(np.asarray(self.train_sizes))
+        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
+                or np.any(sizes < 1) or np.any(sizes > n_samples):
+            raise ValueError(f"train_sizes must be a non-empty sequence of ints in [1, {n_samples}] "
+                             f"(the number of samples in X); got {self.train_sizes!r}.")
+        if len(np.unique(sizes)) != len(sizes):
+            raise ValueError(f"train_sizes must not repeat values; got {self.train_sizes!r}.")
+        return alphas, [int(n) for n in sizes]
+
+    def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None) -> ReducedLandscape:
+        """Train one norm-constrained clone per (N, α) and tabulate the reduced losses.
+
+        Parameters
+        ----------
+        X, y : array-like
+            The training pool; each N uses its first N rows after one seeded
+            permutation.
+        eval_set : (X_test, y_test), optional
+            The test set of every grid point (the "test" in reduced test loss).
+
+        Returns
+        -------
+        self
+        """
+        if X is None or y is None:
+            raise ValueError("ReducedLandscape.fit needs X and y (the training pool); got None.")
+        n_samples = len(X)
+        if len(y) != n_samples:
+            raise ValueError(f"X and y must have the same number of rows; got {n_samples} and {len(y)}.")
+        alphas, sizes = self._check_params(n_samples)
+        rng = check_random_state(self.random_state)
+        order = rng.permutation(n_samples)
+        self.seed_ = int(rng.randint(0, 2**31 - 1))
+        tasks = []
+        for n in sizes:
+            rows = np.sort(order[:n])
+            X_n, y_n = _take(X, rows), _take(y, rows)
+            tasks += [(self.estimator, a, n, X_n, y_n, eval_set, self.seed_) for a in alphas]
+        rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "reduced landscape")
+        self.landscape_ = pd.DataFrame(rows, columns=list(LANDSCAPE_COLUMNS))
+        self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) > 1 else 1
+        return self
+
+    def transform(self, X: Any = None) -> pd.DataFrame:
+        """The fitted ``landscape_`` (a copy); ``X`` is ignored."""
+        check_is_fitted(self, "landscape_")
+        return self.landscape_.copy()
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
+        return self.fit(X, y, **fit_params).transform()
+
+    def reduced_minimum(self, column: str = "test_loss") -> pd.DataFrame:
+        """Per training size, the row where ``column`` is smallest (the bottom of the "U")."""
+        check_is_fitted(self, "landscape_")
+        if column not in self.landscape_.columns:
+            raise ValueError(f"column must be one of {list(self.landscape_.columns)}; got {column!r}.")
+        table = self.landscape_.dropna(subset=[column])
+        return table.loc[table.groupby("n_train")[column].idxmin()].reset_index(drop=True)
+
+
+def _take(data: Any, rows: np.ndarray) -> Any:
+    """Rows of an array, DataFrame or list."""
+    if hasattr(data, "iloc"):
+        return data.iloc[rows]
+    if isinstance(data, np.ndarray) or hasattr(data, "__array__"):
+        return np.asarray(data)[rows]
+    return [data[i] for i in rows]

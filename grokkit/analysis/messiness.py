@@ -1,0 +1,192 @@
+r"""Omnigrok's representation-messiness toy (§5.1, App. D): the reduced landscape over (w, m).
+
+Addition base p: symbols 0 ≤ i, j < p are embedded as E_i, E_j and a decoder
+MLP maps E_i + E_j to a fixed random 30-d vector :math:`\hat{\mathbf Y}_{i+j}`
+(MSE). The representation interpolates between a linear and a random one,
+
+.. math:: \mathbf R = m\,\mathbf R_{\rm random} + (1 - m)\,\mathbf R_{\rm linear}
+   \quad\text{(eq. 4)},\qquad \mathbf R_{\rm linear}: E_k = [k, 0, \dots],
+   \quad \mathbf R_{\rm random}: E_k \sim \mathcal N(0, I),
+
+with m ∈ [0, 1] the *representation messiness*. In the landscape analysis the
+representation and the decoder norm w are fixed and only the decoder direction
+is trained (App. D, Table 1), giving :math:`\tilde\ell_{\rm train}(w, m)` and
+:math:`\tilde\ell_{\rm test}(w, m)` (eq. 5, Fig. 6a–b). With R fixed the toy is a
+regression on inputs x = E_i + E_j, so each (w, m) point is a
+:class:`~grokkit.analysis.landscape.ReducedLandscape` point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from grokkit._validation import check_number
+from grokkit.analysis.landscape import (
+    check_grok_estimator,
+    check_n_jobs,
+    check_positive_grid,
+    fit_reduced_point,
+    run_grid,
+)
+
+
+def messy_representation(p: int = 10, messiness: float = 0.0, embedding_dim: int = 1,
+                         random_state: int | np.random.RandomState | None = None) -> np.ndarray:
+    r"""The embeddings R = m·R_random + (1 − m)·R_linear of the symbols 0 … p−1 (Omnigrok eq. 4).
+
+    Parameters
+    ----------
+    p : int, default=10
+    messiness : float in [0, 1], default=0.0
+        m: 0 gives the linear representation E_k = [k, 0, …], 1 a random one.
+    embedding_dim : int, default=1
+        1 = the scalar embeddings of App. D (the public notebook uses 2).
+    random_state : int, RandomState or None
+        Seeds R_random (the same draw for every m with the same seed).
+
+    Returns
+    -------
+    ndarray of shape (p, embedding_dim)
+    """
+    check_number("p", p, low=2, integer=True)
+    check_number("messiness", messiness, low=0, high=1)
+    check_number("embedding_dim", embedding_dim, low=1, integer=True)
+    random = check_random_state(random_state).standard_normal((p, embedding_dim))
+    linear = np.zeros((p, embedding_dim))
+    linear[:, 0] = np.arange(p)
+    return messiness * random + (1.0 - messiness) * linear
+
+
+def make_messy_addition(p: int = 10, messiness: float = 0.0, train_size: int = 45, output_dim: int = 30,
+                        embedding_dim: int = 1, random_state: int | np.random.RandomState | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Addition base p on a fixed representation: x = E_i + E_j → Ŷ_{i+j} (Omnigrok App. D).
+
+    The samples are the p(p+1)/2 unordered pairs i ≤ j (addition commutes, and
+    the decoder sees only E_i + E_j); ``train_size`` of them, drawn at random,
+    form the training set and the rest the test set. Targets Ŷ_k,
+    k = 0 … 2(p−1), are ``output_dim``-dimensional N(0, I) vectors. One seed fixes
+    R_random, the targets and the split, so datasets that differ in m differ
+    only in the representation.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test : ndarray of float32
+        Inputs of shape (n, embedding_dim), targets of shape (n, output_dim).
+    """
+    check_number("p", p, low=2, integer=True)
+    n_pairs = p * (p + 1) // 2
+    check_number("train_size", train_size, low=1, high=n_pairs - 1, integer=True)
+    check_number("output_dim", output_dim, low=1, integer=True)
+    seed = check_random_state(random_state).randint(0, 2**31 - 1)
+    rng = np.random.RandomState(seed)
+    embeddings = messy_representation(p, messiness, embedding_dim, rng)
+    targets = rng.standard_normal((2 * p - 1, output_dim))
+    i, j = np.triu_indices(p)
+    X = (embeddings[i] + embeddings[j]).astype(np.float32)
+    y = targets[i + j].astype(np.float32)
+    order = rng.permutation(n_pairs)
+    train, test = np.sort(order[:train_size]), np.sort(order[train_size:])
+    return X[train], y[train], X[test], y[test]
+
+
+def default_decoder() -> Any:
+    """App. D's decoder: a 1-200-200-30 ReLU MLP, Adam lr 10⁻³, 10⁴ full-batch steps, MSE."""
+    from grokkit.estimators.mlp import GrokMLPRegressor
+
+    return GrokMLPRegressor(hidden_layer_sizes=(200, 200), activation="relu", optimizer="adam", lr=1e-3,
+                            weight_decay=0.0, batch_size=None, max_epochs=10_000, measure_every=50,
+                            measures=None)
+
+
+class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    r"""Reduced train/test loss over decoder norm w = α·w₀ and representation messiness m (Fig. 6a–b).
+
+    For every m a dataset :func:`make_messy_addition` is built (same seed, so
+    only R changes) and for every α the decoder is trained at fixed norm on
+    directions only, as in :class:`~grokkit.analysis.landscape.ReducedLandscape`.
+    The paper finds the train loss depends weakly on m and the test loss
+    strongly: small for small m at w near w_c, large for messy representations.
+
+    Parameters
+    ----------
+    estimator : grokkit regressor or None, default=None
+        The decoder; ``None`` = :func:`default_decoder` (App. D settings).
+        ``embedding_dim`` decides its input width.
+    messiness : sequence of float in [0, 1], default=(0, 0.25, 0.5, 0.75, 1)
+    alphas : sequence of float, default=``np.logspace(-1, 1, 9)``
+    p : int, default=10
+    train_size : int, default=45
+        Training pairs out of p(p+1)/2 = 55 (Fig. 6e compares 25 … 55).
+    output_dim, embedding_dim : int, default=30, 1
+    n_jobs, random_state, verbose
+        As for ReducedLandscape: one seed for every (m, α); identical tables
+        whatever ``n_jobs``.
+
+    Attributes
+    ----------
+    landscape_ : pandas.DataFrame
+        ``messiness`` then the ReducedLandscape columns (``alpha``,
+        ``weight_norm``, ``n_train``, ``train_loss``, ``test_loss``,
+        ``train_acc``, ``test_acc``, ``diverged``); the accuracies use the
+        estimator's ``accuracy_threshold``.
+    seed_ : int
+    """
+
+    def __init__(self, estimator: Any = None, messiness: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+                 alphas: Sequence[float] | None = None, p: int = 10, train_size: int = 45,
+                 output_dim: int = 30, embedding_dim: int = 1, n_jobs: int | None = None,
+                 random_state: int | np.random.RandomState | None = None, verbose: int = 0) -> None:
+        self.estimator = estimator
+        self.messiness = messiness
+        self.alphas = alphas
+        self.p = p
+        self.train_size = train_size
+        self.output_dim = output_dim
+        self.embedding_dim = embedding_dim
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X: Any = None, y: Any = None) -> MessinessLandscape:
+        """Build the datasets and train every (m, α) point; ``X`` and ``y`` are ignored."""
+        estimator = default_decoder() if self.estimator is None else self.estimator
+        check_grok_estimator("estimator", estimator)
+        ms = np.atleast_1d(np.asarray(self.messiness, dtype=np.float64))
+        if ms.ndim != 1 or ms.size == 0 or not np.all((ms >= 0) & (ms <= 1)):
+            raise ValueError(f"messiness must be a non-empty sequence of floats in [0, 1]; "
+                             f"got {self.messiness!r}.")
+        alphas = check_positive_grid("alphas", np.logspace(-1, 1, 9) if self.alphas is None
+                                     else self.alphas)
+        check_n_jobs(self.n_jobs)
+        check_number("verbose", self.verbose, low=0, integer=True)
+        rng = check_random_state(self.random_state)
+        data_seed = int(rng.randint(0, 2**31 - 1))
+        self.seed_ = int(rng.randint(0, 2**31 - 1))
+        tasks, labels = [], []
+        for m in ms:
+            X_tr, y_tr, X_te, y_te = make_messy_addition(self.p, float(m), self.train_size, self.output_dim,
+                                                         self.embedding_dim, data_seed)
+            for a in alphas:
+                tasks.append((estimator, a, len(X_tr), X_tr, y_tr, (X_te, y_te), self.seed_))
+                labels.append(float(m))
+        rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "messiness landscape")
+        table = pd.DataFrame(rows)
+        table.insert(0, "messiness", labels)
+        self.landscape_ = table
+        return self
+
+    def transform(self, X: Any = None) -> pd.DataFrame:
+        """The fitted ``landscape_`` (a copy); ``X`` is ignored."""
+        check_is_fitted(self, "landscape_")
+        return self.landscape_.copy()
+
+    def fit_transform(self, X: Any = None, y: Any = None, **fit_params: Any) -> pd.DataFrame:
+        return self.fit(X, y).transform()
