@@ -22,7 +22,8 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -116,7 +117,8 @@ _SHARED_DOC = """
         ``GridSearchCV`` scores such a fit with ``error_score``), ``"warn"``
         warns and returns the stopped estimator with ``diverged_ = True``.
     callbacks : list of skorch callbacks, optional
-        Added after grokkit's own (recorder, norm constraint, progress bar).
+        Added after grokkit's own (norm constraint, input noise, recorder,
+        progress bar).
 """
 
 
@@ -407,12 +409,7 @@ class GrokNet(NeuralNet):
         train = self._encode_train(X, y)
         valid = self._encode_eval(eval_set)
         seed = self._seed()
-        device = resolve_device(self.device)
-        # Seed torch inside a forked RNG state: reproducible runs without
-        # changing the caller's global random state.
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        with _seeded(seed, resolve_device(self.device)):
             self.initialize()
             train, valid = self._to_device(train), self._to_device(valid)
             self._fit(train, valid, self.max_epochs, seed)
@@ -435,9 +432,7 @@ class GrokNet(NeuralNet):
         train = self._encode_train(X, y, reset=False)
         valid = self._encode_eval(eval_set)
         seed = self._seed() + self.n_steps_
-        devices = [self.device_.index or 0] if self.device_.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        with _seeded(seed, self.device_):
             train, valid = self._to_device(train), self._to_device(valid)
             self._fit(train, valid, self.max_epochs, seed)
         return self
@@ -635,6 +630,16 @@ class GrokNet(NeuralNet):
         super().__setstate__(state)
         self.device_ = ran_on
         self.device = user_device
+
+
+@contextmanager
+def _seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch inside a forked RNG state: reproducible runs that leave the caller's
+    global random state as it was."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
