@@ -1,0 +1,59 @@
+"""The ``grokkit`` command: list and reproduce the papers' experiments.
+
+    grokkit list
+    grokkit reproduce NAME [--quick | --size {smoke,quick,full}] [--device cuda] [--out DIR] [--seed N]
+
+``python -m grokkit`` is the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grokkit", description="Reproduce the grokking papers' figures with grokkit.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("list", help="list the experiments")
+    reproduce = commands.add_parser(
+        "reproduce", help="run one experiment; write progress.csv, summary.json and PNG figures")
+    reproduce.add_argument("name", help="experiment name (see `grokkit list`)")
+    sizes = reproduce.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true",
+                       help="reduced version, under 2 minutes on 2 CPU cores (same as --size quick)")
+    sizes.add_argument("--size", choices=("smoke", "quick", "full"), default=None,
+                       help="full: the paper's setting (default); quick; smoke: seconds, for tests")
+    reproduce.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    reproduce.add_argument("--out", default=None, help="output folder (default: runs/NAME)")
+    reproduce.add_argument("--seed", type=int, default=0, help="seed of data split and runs (default 0)")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``grokkit`` console script; returns the exit status."""
+    from grokkit.experiments import available_experiments, get_experiment, reproduce
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for name in available_experiments():
+            experiment = get_experiment(name)
+            print(f"{name}\n    {experiment.title}\n    {experiment.paper}, {experiment.figure}")
+        return 0
+    if args.name not in available_experiments():
+        parser.error(f"unknown experiment {args.name!r}. Valid names: {', '.join(available_experiments())}.")
+    size = "quick" if args.quick else (args.size or "full")
+    summary = reproduce(args.name, size=size, out=args.out, seed=args.seed, device=args.device,
+                        verbose=0 if args.quiet else 1)
+    print(f"{args.name} ({size}, {summary['seconds']} s) on {summary.get('dataset', '')}")
+    for key, value in summary.get("headline", {}).items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

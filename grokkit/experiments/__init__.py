@@ -1,0 +1,232 @@
+"""Reproductions of the papers' figures, one module per experiment.
+
+Each module in this package defines a module-level ``EXPERIMENT``
+(:class:`Experiment`): its name, the paper and figure it reproduces, the
+paper's reference numbers and a ``run(size, seed, device, verbose)`` function
+returning an :class:`ExperimentResult`. The registry finds the modules by
+itself, so adding an experiment is adding one module::
+
+    # grokkit/experiments/my_experiment.py
+    from grokkit.experiments import Experiment, ExperimentResult
+
+    def run(size, seed, device, verbose):
+        ...
+        return ExperimentResult(runs={"alpha8": clf.progress_}, summary={...}, figures={...})
+
+    EXPERIMENT = Experiment(name="my_experiment", title="...", paper="...", figure="...",
+                            reference={...}, run=run)
+
+:func:`reproduce` runs one and writes ``progress.csv`` (the ``progress_`` of
+every run, with a ``run`` column), ``summary.json`` (headline numbers, each
+run's :func:`~grokkit.analysis.grokking_summary`, the paper's reference values
+and how the run was made) and one PNG per figure. ``grokkit reproduce NAME``
+(:mod:`grokkit.cli`) is the command-line form.
+
+Sizes: ``"full"`` is the paper's setting, ``"quick"`` a reduced version that
+runs in under two minutes on two CPU cores, ``"smoke"`` a few-second version
+for the tests (it checks the plumbing, not the science).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: Run sizes, smallest first.
+SIZES = ("smoke", "quick", "full")
+
+
+@dataclass
+class ExperimentResult:
+    """What an experiment's ``run`` returns.
+
+    Attributes
+    ----------
+    runs : dict of str to DataFrame
+        The ``progress_`` of every training run, by run label.
+    summary : dict
+        Headline numbers (JSON-serialisable); :func:`reproduce` adds the
+        reference values and run metadata.
+    figures : dict of str to matplotlib Figure
+        Saved as ``<key>.png``.
+    tables : dict of str to DataFrame
+        Extra tables saved as ``<key>.csv`` (e.g. O-information per epoch).
+    """
+
+    runs: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+    figures: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One reproduced figure: its description and the function that runs it.
+
+    Attributes
+    ----------
+    name : str
+        Command-line name, saying what the experiment shows.
+    title : str
+        One line for ``grokkit list``.
+    paper : str
+        Short citation, e.g. ``"Liu, Michaud & Tegmark (Omnigrok)"``.
+    figure : str
+        The paper's figure(s) reproduced, e.g. ``"Fig. 7b"``.
+    reference : dict
+        The paper's (or its public code's) numbers to compare with.
+    run : callable
+        ``run(size, seed, device, verbose) -> ExperimentResult``.
+    settings : dict
+        Human-readable description of each size's setting.
+    """
+
+    name: str
+    title: str
+    paper: str
+    figure: str
+    reference: Mapping[str, Any]
+    run: Callable[..., ExperimentResult]
+    settings: Mapping[str, str] = field(default_factory=dict)
+
+
+def _discover() -> dict[str, Experiment]:
+    experiments = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        experiment = getattr(module, "EXPERIMENT", None)
+        if isinstance(experiment, Experiment):
+            experiments[experiment.name] = experiment
+    return dict(sorted(experiments.items()))
+
+
+_REGISTRY: dict[str, Experiment] | None = None
+
+
+def available_experiments() -> list[str]:
+    """Names of every registered experiment, sorted."""
+    return list(_registry())
+
+
+def _registry() -> dict[str, Experiment]:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _discover()
+    return _REGISTRY
+
+
+def get_experiment(name: str) -> Experiment:
+    """The experiment called ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid names.
+    """
+    registry = _registry()
+    if name not in registry:
+        raise ValueError(f"Unknown experiment {name!r}. Valid names: {', '.join(registry)}.")
+    return registry[name]
+
+
+def _check_size(size: str) -> None:
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(map(repr, SIZES))}; got {size!r}.")
+
+
+def _jsonable(value: Any) -> Any:
+    """Numpy scalars and tuples as plain JSON values."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def reproduce(
+    name: str,
+    size: str = "full",
+    out: str | Path | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    verbose: int = 1,
+) -> dict[str, Any]:
+    """Run one experiment and write its CSV, JSON and PNG files.
+
+    Parameters
+    ----------
+    name : str
+        An experiment name (see :func:`available_experiments`).
+    size : {"full", "quick", "smoke"}, default="full"
+        ``"full"`` is the paper's setting; ``"quick"`` runs in under two minutes
+        on two CPU cores; ``"smoke"`` in seconds (for tests).
+    out : path, optional
+        Output folder (created); default ``runs/<name>``.
+    seed : int, default=0
+        Seeds the data split and every estimator.
+    device : str, default="cpu"
+        Passed to every estimator (``"cuda"``, ``"auto"``...).
+    verbose : int, default=1
+        ``1`` shows a tqdm bar per training run and prints what is written.
+
+    Returns
+    -------
+    dict
+        The content of ``summary.json``.
+    """
+    experiment = get_experiment(name)
+    _check_size(size)
+    out = Path(out) if out is not None else Path("runs") / name
+    start = time.perf_counter()
+    result = experiment.run(size=size, seed=seed, device=device, verbose=verbose)
+    seconds = time.perf_counter() - start
+
+    out.mkdir(parents=True, exist_ok=True)
+    frames = [frame.assign(run=label)[["run", *frame.columns]] for label, frame in result.runs.items()]
+    pd.concat(frames, ignore_index=True).to_csv(out / "progress.csv", index=False)
+    files = ["progress.csv", "summary.json"]
+    for key, table in result.tables.items():
+        table.to_csv(out / f"{key}.csv")
+        files.append(f"{key}.csv")
+    import matplotlib.pyplot as plt
+
+    for key, figure in result.figures.items():
+        figure.savefig(out / f"{key}.png", dpi=110)
+        plt.close(figure)
+        files.append(f"{key}.png")
+    summary = {
+        "experiment": experiment.name,
+        "paper": experiment.paper,
+        "figure": experiment.figure,
+        "size": size,
+        "setting": experiment.settings.get(size, ""),
+        "seed": seed,
+        "device": device,
+        "seconds": round(seconds, 1),
+        **result.summary,
+        "reference": dict(experiment.reference),
+        "files": files,
+    }
+    summary = _jsonable(summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if verbose:
+        print(f"wrote {', '.join(str(out / f) for f in files)}")
+    return summary
+
+
+__all__ = ["SIZES", "Experiment", "ExperimentResult", "available_experiments", "get_experiment",
+           "reproduce"]

@@ -1,0 +1,75 @@
+"""Tan & Huang Fig. 3: adaptive input noise speeds up generalisation ("degrokking").
+
+Modular addition with Clauw et al.'s one-hot MLP (p = 97, 40 % of pairs,
+full-batch AdamW lr 0.03, weight decay 0.1). Run 1 trains normally; run 2
+adds N(0, σ²) to the inputs during training with
+σ = max(λ₁ (1 − train acc), λ₂) updated every epoch (``input_noise``). The
+summary compares when each run reaches 95 % test accuracy.
+"""
+
+from __future__ import annotations
+
+from grokkit import ModularMLPClassifier
+from grokkit.datasets import make_modular
+from grokkit.experiments import Experiment, ExperimentResult
+from grokkit.experiments._common import compare_runs, fit_run, run_summary
+
+#: (λ₁, λ₂) of the noisy run.
+LAMBDAS = (1.0, 0.0)
+
+SETTINGS = {
+    "smoke": "p 23, 40 % of pairs, one-hot MLP 64 hidden, wd 0.1, 40 full-batch steps; noise (1, 0)",
+    "quick": "p 97, 40 % of pairs, one-hot MLP 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), "
+             "wd 0.1, 2 500 full-batch steps; input_noise None and (1, 0)",
+    "full": "p 97, 40 % of pairs, one-hot MLP 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), "
+            "wd 0.1, 4 000 full-batch steps; input_noise None and (1, 0)",
+}
+
+
+def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
+    p = 23 if size == "smoke" else 97
+    data = make_modular(p=p, train_fraction=0.4, random_state=seed)
+    epochs = {"smoke": 40, "quick": 2500, "full": 4000}[size]
+    runs = {}
+    for label, noise in (("standard", None), ("input_noise", LAMBDAS)):
+        clf = ModularMLPClassifier(p=p, hidden_layer_sizes=(64,) if size == "smoke" else (250,),
+                                   max_epochs=epochs, input_noise=noise,
+                                   measures=("weight_norm", "commutativity"), random_state=seed,
+                                   device=device, verbose=verbose)
+        runs[label] = fit_run(clf, data, label, verbose).progress_
+    summaries = {label: run_summary(frame, test_threshold=0.95) for label, frame in runs.items()}
+    standard, noisy = summaries["standard"], summaries["input_noise"]
+    speedup = (standard["generalization_step"] / noisy["generalization_step"]
+               if standard["generalization_step"] and noisy["generalization_step"] else None)
+    summary = {
+        "dataset": f"modular addition, p = {p}, 40 % of {p * p} pairs",
+        "lambdas": list(LAMBDAS),
+        "headline": {
+            "standard_generalization_step_test_0.95": standard["generalization_step"],
+            "input_noise_generalization_step_test_0.95": noisy["generalization_step"],
+            "speedup": speedup,
+            "standard_memorization_step": standard["memorization_step"],
+            "input_noise_memorization_step": noisy["memorization_step"],
+            "standard_final_test_acc": standard["final_test_acc"],
+            "input_noise_final_test_acc": noisy["final_test_acc"],
+        },
+        "runs": summaries,
+    }
+    figures = {"input_noise": compare_runs(runs, f"Tan & Huang Fig. 3: input noise λ = {LAMBDAS}",
+                                           measures=("weight_norm", "commutativity"))}
+    return ExperimentResult(runs=runs, summary=summary, figures=figures)
+
+
+EXPERIMENT = Experiment(
+    name="input_noise_degrokking",
+    title="adaptive input noise σ = max(λ₁(1 − train acc), λ₂) makes the network generalise sooner",
+    paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §3.2",
+    figure="Fig. 3",
+    reference={
+        "note": "Perturbed training reaches high test accuracy much sooner than standard training, on "
+                "MNIST and on modular addition (staircase-like curve on the algorithmic data). Curves "
+                "only, no numbers.",
+    },
+    run=run,
+    settings=SETTINGS,
+)

@@ -1,0 +1,59 @@
+"""Every experiment at its smoke size writes its files, and its summary holds sane numbers."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from grokkit.experiments import available_experiments, reproduce
+
+
+@pytest.fixture(scope="module")
+def summaries(tmp_path_factory):
+    root = tmp_path_factory.mktemp("experiments")
+    return {name: (reproduce(name, size="smoke", out=root / name, verbose=0), root / name)
+            for name in available_experiments()}
+
+
+@pytest.mark.parametrize("name", available_experiments())
+def test_files_and_common_fields(summaries, name):
+    summary, out = summaries[name]
+    assert json.loads((out / "summary.json").read_text()) == summary
+    progress = pd.read_csv(out / "progress.csv")
+    assert {"run", "epoch", "step", "train_acc", "test_acc"} <= set(progress.columns)
+    assert set(progress["run"]) == set(summary["runs"])
+    assert any(f.endswith(".png") for f in summary["files"])
+    assert all((out / f).stat().st_size > 0 for f in summary["files"])
+    assert summary["reference"] and summary["headline"] and summary["dataset"]
+    for run in summary["runs"].values():
+        assert 0.0 <= run["final_train_acc"] <= 1.0 and 0.0 <= run["final_test_acc"] <= 1.0
+
+
+def test_norm_constraint_holds_the_norm(summaries):
+    headline = summaries["norm_constraint_removes_grokking"][0]["headline"]
+    assert headline["constrained_norm_relative_drift"] < 1e-4
+
+
+def test_negative_norm_penalty_grows_the_norm(summaries):
+    headline = summaries["progress_measures_norm_increasing"][0]["headline"]
+    assert headline["norm_increasing_norm_grew"]
+    start, end = headline["default_weight_norm_start_end"]
+    assert end < start  # weight decay alone shrinks it
+
+
+def test_digits_named_as_offline_stand_in(summaries):
+    for name in ("mnist_alpha_grokking", "dropout_removes_grokking"):
+        assert "digits" in summaries[name][0]["dataset"]
+
+
+def test_abelian_test_is_a_fraction(summaries):
+    headline = summaries["abelian_test"][0]["headline"]
+    assert 0.0 <= headline["final_commutativity"] <= 1.0
+
+
+def test_oinformation_table_per_checkpoint(summaries):
+    summary, out = summaries["synergy_redundancy_phases"]
+    table = pd.read_csv(out / "oinformation_wd=0.1.csv")
+    assert {"epoch", "synergy", "redundancy"} <= set(table.columns)
+    assert (table["synergy"] <= table["redundancy"]).all()
+    assert summary["headline"]["wd=0.1"]["synergy_peak_bits"] <= 0
