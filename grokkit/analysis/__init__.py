@@ -4,6 +4,7 @@ from grokkit.analysis.activations import HiddenActivations, hidden_activations
 from grokkit.analysis.landscape import ReducedLandscape
 from grokkit.analysis.messiness import MessinessLandscape, make_messy_addition, messy_representation
 from grokkit.analysis.oinfo import OInformationAnalyzer
+from grokkit.analysis.subnetwork import retrain_masked, synergistic_subnetwork
 from grokkit.analysis.timing import TimeToGeneralize, loglog_slope
 from grokkit.progress import grokking_summary
 
@@ -18,4 +19,6 @@ __all__ = [
     "loglog_slope",
     "make_messy_addition",
     "messy_representation",
+    "retrain_masked",
+    "synergistic_subnetwork",
 ]

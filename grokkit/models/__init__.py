@@ -6,9 +6,18 @@ modules whose outputs are its hidden activations.
 """
 
 from grokkit.models.init import parameter_norm, scale_parameters_
+from grokkit.models.masking import MaskedActivation, mask_neurons
 from grokkit.models.mlp import MLP
 from grokkit.models.onehot_mlp import OneHotPairMLP, onehot_pairs
 from grokkit.models.transformer import ModularTransformerNet
 
-__all__ = ["MLP", "ModularTransformerNet", "OneHotPairMLP", "onehot_pairs", "parameter_norm",
-           "scale_parameters_"]
+__all__ = [
+    "MLP",
+    "MaskedActivation",
+    "ModularTransformerNet",
+    "OneHotPairMLP",
+    "mask_neurons",
+    "onehot_pairs",
+    "parameter_norm",
+    "scale_parameters_",
+]
