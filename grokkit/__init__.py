@@ -6,6 +6,8 @@ that fit over trained models.
 """
 
 from grokkit.estimators import (
+    GrokGCNRegressor,
+    GrokLSTMClassifier,
     GrokMLPClassifier,
     GrokMLPRegressor,
     ModularMLPClassifier,
@@ -16,6 +18,8 @@ from grokkit.estimators import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "GrokGCNRegressor",
+    "GrokLSTMClassifier",
     "GrokMLPClassifier",
     "GrokMLPRegressor",
     "ModularMLPClassifier",
