@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from grokkit._validation import check_number, check_options
+from grokkit._validation import check_options
 from grokkit.callbacks import SplitData
-from grokkit.estimators.base import _SHARED_DOC, GrokNet
+from grokkit.estimators.base import _SHARED_DOC
 from grokkit.estimators.classifier import check_eval_set
+from grokkit.estimators.regressor import GrokRegressor
 from grokkit.models.gcn import GCNNet, pack_graphs
 
 
@@ -44,7 +44,7 @@ def as_packed_graphs(X: Any, name: str = "X") -> np.ndarray:
     return pack_graphs(list(X))
 
 
-class GrokGCNRegressor(RegressorMixin, GrokNet):
+class GrokGCNRegressor(GrokRegressor):
     __doc__ = f"""Graph convolutional network regressor (Omnigrok §4, Fig. 5d: QM9 polarizability).
 
     Two graph convolutions :math:`H' = \\mathrm{{ReLU}}(\\hat A H W + b)` with
@@ -103,8 +103,6 @@ class GrokGCNRegressor(RegressorMixin, GrokNet):
     (5,)
     """
 
-    _losses = ("mse",)
-
     def __init__(
         self,
         hidden_channels: Sequence[int] = (32, 16),
@@ -134,7 +132,6 @@ class GrokGCNRegressor(RegressorMixin, GrokNet):
             raise ValueError(f"hidden_channels must be a non-empty sequence of positive ints; got "
                              f"{self.hidden_channels!r}.")
         check_options("readout", self.readout, ("sum", "mean"))
-        check_number("accuracy_threshold", self.accuracy_threshold, low=0, low_inclusive=False)
 
     def _channels(self) -> tuple[int, ...]:
         channels = self.hidden_channels
@@ -185,17 +182,6 @@ class GrokGCNRegressor(RegressorMixin, GrokNet):
             raise ValueError(f"eval_set y_test has {y.shape[1]} outputs; y had {self.n_outputs_}.")
         return self._split(packed, y)
 
-    @staticmethod
-    def _split(X: np.ndarray, y: np.ndarray) -> SplitData:
-        y_t = torch.tensor(y)
-        return SplitData(torch.tensor(X), y_t, y_t)
-
-    # -------------------------------------------------------------- evaluation
-    def accuracy(self, outputs: torch.Tensor, split: SplitData) -> float:
-        """Fraction of graphs whose mean squared error is below ``accuracy_threshold``."""
-        per_sample = (outputs - split.target).pow(2).mean(dim=1)
-        return float((per_sample < self.accuracy_threshold).float().mean())
-
     def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
         """Each graph as its summed node features and its edge count (size-independent)."""
         mask, adjacency = X[..., 0], X[..., 1:1 + X.shape[1]]
@@ -211,18 +197,7 @@ class GrokGCNRegressor(RegressorMixin, GrokNet):
         outputs, _ = self.evaluate_outputs(tensor)
         return outputs
 
-    @property
-    def predict_proba(self) -> Any:
-        """Regressors have no ``predict_proba`` (skorch's NeuralNet does)."""
-        raise AttributeError("GrokGCNRegressor has no predict_proba; use predict.")
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets, shape (n_graphs,) or (n_graphs, n_outputs) as ``y`` in fit."""
-        out = self._predict_outputs(X).cpu().numpy().astype(np.float64)
-        return out.ravel() if self._y_is_1d else out
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
-        tags.target_tags.multi_output = True
         return tags

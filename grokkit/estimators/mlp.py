@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
-from sklearn.base import RegressorMixin
 from sklearn.utils.validation import validate_data
 from torch import nn
 
 from grokkit._validation import check_number
 from grokkit.callbacks import SplitData
-from grokkit.estimators.base import _SHARED_DOC, GrokNet
+from grokkit.estimators.base import _SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier, check_eval_set
+from grokkit.estimators.regressor import GrokRegressor
 from grokkit.models.mlp import ACTIVATIONS, MLP
 
 
@@ -106,7 +105,7 @@ class GrokMLPClassifier(GrokClassifier):
                    self.activation, self.dropout, zero_last=self.zero_last)
 
 
-class GrokMLPRegressor(RegressorMixin, GrokNet):
+class GrokMLPRegressor(GrokRegressor):
     __doc__ = f"""Multi-layer perceptron regressor that can grok (Omnigrok's teacher–student, §3).
 
     Regression has no accuracy of its own; as in Omnigrok §3, a sample counts
@@ -133,8 +132,6 @@ class GrokMLPRegressor(RegressorMixin, GrokNet):
         As for :class:`GrokMLPClassifier`.
     """
 
-    _losses = ("mse",)
-
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] = (200, 200),
@@ -156,7 +153,6 @@ class GrokMLPRegressor(RegressorMixin, GrokNet):
     def _check_params(self) -> None:
         super()._check_params()
         _check_mlp_params(self)
-        check_number("accuracy_threshold", self.accuracy_threshold, low=0, low_inclusive=False)
 
     def build_module(self) -> nn.Module:
         return MLP(self.n_features_in_, self.n_outputs_, _hidden_sizes(self.hidden_layer_sizes),
@@ -189,27 +185,3 @@ class GrokMLPRegressor(RegressorMixin, GrokNet):
         if not np.isfinite(y).all():
             raise ValueError("eval_set y_test contains NaN or infinity.")
         return self._split(X, y)
-
-    @staticmethod
-    def _split(X: np.ndarray, y: np.ndarray) -> SplitData:
-        y_t = torch.tensor(y)
-        return SplitData(torch.tensor(X), y_t, y_t)
-
-    def accuracy(self, outputs: torch.Tensor, split: SplitData) -> float:
-        """Fraction of samples with mean squared error below ``accuracy_threshold``."""
-        per_sample = (outputs - split.target).pow(2).mean(dim=1)
-        return float((per_sample < self.accuracy_threshold).float().mean())
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True  # teacher-student has 5 outputs
-        return tags
-
-    @property
-    def predict_proba(self) -> Any:
-        """Regressors have no ``predict_proba`` (skorch's NeuralNet does)."""
-        raise AttributeError("GrokMLPRegressor has no predict_proba; use predict.")
-
-    def predict(self, X: Any) -> np.ndarray:
-        out = self._predict_outputs(X).cpu().numpy().astype(np.float64)
-        return out.ravel() if self._y_is_1d else out
