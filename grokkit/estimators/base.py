@@ -177,6 +177,8 @@ class GrokNet(NeuralNet):
     _losses: tuple[str, ...] = ("cross_entropy", "mse")
     #: dtype of the model input (float for features, int64 for tokens).
     _input_dtype: Any = np.float32
+    #: Rows evaluated at once when recording or predicting.
+    _eval_chunk: int = EVAL_CHUNK
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -563,12 +565,17 @@ class GrokNet(NeuralNet):
     # ------------------------------------------------------------- evaluation
     def evaluate_outputs(self, X: torch.Tensor, activations: bool = False
                          ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
-        """Outputs on ``X`` in eval mode, and the hidden activations if asked."""
-        if activations:
-            return capture(self.module_, X)
-        with evaluation(self.module_):
-            outputs = torch.cat([self.module_(chunk) for chunk in X.split(EVAL_CHUNK)])
-        return outputs, None
+        """Outputs on ``X`` in eval mode, and the hidden activations if asked.
+
+        Evaluated in chunks of ``_eval_chunk`` rows to bound peak memory.
+        """
+        chunks = X.split(self._eval_chunk)
+        if not activations:
+            with evaluation(self.module_):
+                return torch.cat([self.module_(chunk) for chunk in chunks]), None
+        parts = [capture(self.module_, chunk) for chunk in chunks]
+        outputs = torch.cat([logits for logits, _ in parts])
+        return outputs, {name: torch.cat([acts[name] for _, acts in parts]) for name in parts[0][1]}
 
     def loss_value(self, outputs: torch.Tensor, split: SplitData) -> float:
         """Unpenalised criterion of ``outputs`` against a split's targets."""

@@ -14,7 +14,6 @@ from torch import nn
 from grokkit._validation import check_number
 from grokkit.estimators.base import _SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier
-from grokkit.measures._capture import capture, evaluation
 from grokkit.models.lstm import LSTMTextNet
 
 #: Documents run through the LSTM at once when evaluating (outputs are
@@ -129,6 +128,7 @@ class GrokLSTMClassifier(GrokClassifier):
 
     _losses = ("bce", "cross_entropy", "mse")
     _input_dtype = np.int64
+    _eval_chunk = LSTM_EVAL_CHUNK
 
     def __init__(
         self,
@@ -213,18 +213,6 @@ class GrokLSTMClassifier(GrokClassifier):
         return counts / counts.sum(dim=1, keepdim=True).clamp_min(1)
 
     # -------------------------------------------------------------- evaluation
-    def evaluate_outputs(self, X: torch.Tensor, activations: bool = False
-                         ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
-        """As :meth:`GrokNet.evaluate_outputs`, in chunks of ``LSTM_EVAL_CHUNK`` documents."""
-        chunks = X.split(LSTM_EVAL_CHUNK)
-        if not activations:
-            with evaluation(self.module_):
-                return torch.cat([self.module_(chunk) for chunk in chunks]), None
-        parts = [capture(self.module_, chunk) for chunk in chunks]
-        outputs = torch.cat([logits for logits, _ in parts])
-        names = parts[0][1].keys()
-        return outputs, {name: torch.cat([acts[name] for _, acts in parts]) for name in names}
-
     def _predict_outputs(self, X: Any) -> torch.Tensor:
         check_is_fitted(self)
         X = self._validate_inputs(X, reset=False)
