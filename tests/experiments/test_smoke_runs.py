@@ -57,3 +57,28 @@ def test_oinformation_table_per_checkpoint(summaries):
     assert {"epoch", "synergy", "redundancy"} <= set(table.columns)
     assert (table["synergy"] <= table["redundancy"]).all()
     assert summary["headline"]["wd=0.1"]["synergy_peak_bits"] <= 0
+
+
+def test_teacher_student_needs_weight_decay_to_generalise(summaries):
+    headline = summaries["teacher_student_weight_decay"][0]["headline"]
+    assert headline["no_wd_generalization_step"] is None
+    assert headline["no_wd_final_test_acc"] < headline["large_wd_final_test_acc"]
+    assert headline["large_wd_generalization_step"] is not None
+    assert all(acc == 1.0 for acc in headline["final_train_acc"].values())
+
+
+def test_time_to_generalize_slopes(summaries):
+    headline = summaries["time_to_generalize"][0]["headline"]
+    assert -3.0 < headline["test_slope"] < 0.0
+    assert abs(headline["train_slope"]) < 0.5
+    times = [t for t in headline["test_step_by_wd"].values() if t is not None]
+    assert times == sorted(times, reverse=True)  # larger γ generalises sooner
+
+
+def test_lstm_alpha6_fits_training_set(summaries):
+    summary, _ = summaries["lstm_text_grokking"]
+    headline = summary["headline"]
+    assert headline["alpha6_final_train_acc"] == 1.0
+    start, end = headline["alpha6_weight_norm_start_end"]
+    assert end < start  # weight decay shrinks the large initialisation
+    assert 0.0 <= headline["alpha1_test_peak_acc"] <= 1.0
