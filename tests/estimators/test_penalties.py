@@ -16,7 +16,7 @@ def _loss_and_grad(clf, X, y):
     out = clf.module_(Xt)
     loss = clf.get_loss(out, yt, X=Xt, training=True)
     loss.backward()
-    return float(loss), clf.module_.fc1.weight.grad.clone()
+    return float(loss.detach()), clf.module_.fc1.weight.grad.clone()
 
 
 def test_mi_penalty_subtracts_the_matrix_mutual_information(blobs):
