@@ -16,6 +16,15 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a test module's torch work on one thread (tiny models, busy shared cores)."""
+    from grokkit._threads import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
 def digits():
     """sklearn digits: 300 training images, the other 1 497 as test set."""
     return load_digits_split(n_train=300, random_state=0)

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from grokkit._threads import torch_threads
 from grokkit._validation import check_number
 
 #: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
@@ -80,14 +80,9 @@ def fit_single_threaded(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
     pinning one thread makes every grid point bit-identical whatever ``n_jobs``
     (and tiny grokking models run fastest on one thread anyway).
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return estimator.fit(X, y, eval_set=eval_set)
-    finally:
-        torch.set_num_threads(threads)
+    with torch_threads(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return estimator.fit(X, y, eval_set=eval_set)
 
 
 def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any, eval_set: Any,
@@ -130,13 +125,16 @@ def run_grid(function: Any, tasks: Sequence[tuple], n_jobs: int | None, verbose:
     """
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-    results = parallel(delayed(function)(*task) for task in tasks)
-    if verbose:
-        from tqdm.auto import tqdm
+    # One torch thread here too: with a threading backend the grid points share this
+    # process, and per-point save/restore of the (process-wide) thread count would race.
+    with torch_threads(1):
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        results = parallel(delayed(function)(*task) for task in tasks)
+        if verbose:
+            from tqdm.auto import tqdm
 
-        results = tqdm(results, total=len(tasks), desc=desc, unit="fit")
-    return list(results)
+            results = tqdm(results, total=len(tasks), desc=desc, unit="fit")
+        return list(results)
 
 
 class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +52,8 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 #: Rows of a minibatch on which the ``mi_penalty`` term is computed (three
 #: eigendecompositions of this size per step).
 MI_PENALTY_SAMPLES = 256
+#: Serialises seeded initialisation across threads (torch's global RNG is shared).
+_INIT_LOCK = threading.RLock()
 #: Rows evaluated at once when predicting or recording (bounds peak memory).
 EVAL_CHUNK = 8192
 
@@ -412,7 +415,10 @@ class GrokNet(NeuralNet):
         valid = self._encode_eval(eval_set)
         seed = self._seed()
         with _seeded(seed, resolve_device(self.device)):
-            self.initialize()
+            # torch's RNG is process-wide: seed and initialise atomically (see _seeded).
+            with _INIT_LOCK:
+                torch.manual_seed(seed)
+                self.initialize()
             train, valid = self._to_device(train), self._to_device(valid)
             self._fit(train, valid, self.max_epochs, seed)
         return self
@@ -641,12 +647,28 @@ class GrokNet(NeuralNet):
 
 @contextmanager
 def _seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Seed torch inside a forked RNG state: reproducible runs that leave the caller's
-    global random state as it was."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    """Seed torch for one fit; restore the caller's RNG state afterwards.
+
+    Runs are reproducible and the caller's global random state is left as it was.
+    Saving, seeding and restoring hold ``_INIT_LOCK``, as does the seeded
+    initialisation in :meth:`GrokNet.fit`, so fits running in threads (joblib's
+    threading backend) cannot interleave with another fit's initialisation.
+    Their dropout and input-noise draws during training still share torch's one
+    global RNG: with a threading backend only the initialisation is exactly
+    reproducible (the default, process-based backend is unaffected).
+    """
+    cuda = device.type == "cuda"
+    with _INIT_LOCK:
+        cpu_state = torch.get_rng_state()
+        cuda_state = torch.cuda.get_rng_state(device) if cuda else None
         torch.manual_seed(seed)
+    try:
         yield
+    finally:
+        with _INIT_LOCK:
+            torch.set_rng_state(cpu_state)
+            if cuda:
+                torch.cuda.set_rng_state(cuda_state, device)
 
 
 def _overrides(callback: Callback, hook: str) -> bool:

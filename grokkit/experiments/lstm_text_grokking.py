@@ -16,12 +16,10 @@ backward pass crawls when two threads compete for busy cores.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pandas as pd
 
 from grokkit import GrokLSTMClassifier
+from grokkit._threads import torch_threads
 from grokkit.datasets import make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, run_summary
@@ -46,20 +44,6 @@ SETTINGS = {
             "padded to 500, 5 000 epochs), AdamW lr 3e-4, batch 50, clip 5; α 6 / wd 1 for 600 epochs, "
             "α 1 / wd 0 for 200 epochs",
 }
-
-
-@contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """Run with ``n`` torch threads (None: unchanged), restoring the previous count afterwards."""
-    import torch
-
-    previous = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _describe(progress: pd.DataFrame) -> dict:
@@ -92,7 +76,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     plan = ((grok_label, 6.0, config["wd"], config["epochs"][0]),
             (control_label, 1.0, 0.0, config["epochs"][1]))
     runs = {}
-    with _torch_threads(1 if str(device) == "cpu" else None):
+    with torch_threads(1 if str(device) == "cpu" else None):
         for label, alpha, wd, epochs in plan:
             clf = GrokLSTMClassifier(vocab_size=1000, embedding_dim=hidden, hidden_size=hidden, alpha=alpha,
                                      weight_decay=wd, lr=config["lr"], batch_size=50, max_epochs=epochs,

@@ -11,9 +11,8 @@ time to fit the training set is the same for all three.
 
 from __future__ import annotations
 
-import torch
-
 from grokkit import GrokMLPRegressor
+from grokkit._threads import torch_threads
 from grokkit.datasets import make_teacher_student
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, run_summary
@@ -40,10 +39,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     epochs = EPOCHS[size]
     measure_every = 50 if size != "full" else 100
     runs = {}
-    previous = torch.get_num_threads()
-    if str(device) == "cpu":
-        torch.set_num_threads(1)  # a 100-wide MLP: one thread is faster, and far faster on a busy box
-    try:
+    # a 100-wide MLP: one thread is faster, and far faster on a busy box
+    with torch_threads(1 if str(device) == "cpu" else None):
         for gamma in DECAYS[size]:
             label = f"wd={gamma:g}"
             est = GrokMLPRegressor(hidden_layer_sizes=(100, 100), activation="tanh", alpha=2.0, lr=3e-4,
@@ -52,8 +49,6 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                    measure_every=measure_every, random_state=seed, device=device,
                                    verbose=verbose)
             runs[label] = fit_run(est, data, label, verbose).progress_
-    finally:
-        torch.set_num_threads(previous)
     summaries = {label: run_summary(frame, TRAIN_LEVEL, TEST_LEVEL) for label, frame in runs.items()}
     none, small, large = (f"wd={g:g}" for g in DECAYS[size])
     headline = {

@@ -21,13 +21,8 @@ from grokkit.models.gcn import pack_graphs
 TINY = dict(hidden_channels=(8, 8), lr=1e-2, batch_size=16, random_state=0, measure_every=10)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Small batched matmuls: two OpenMP threads on busy shared cores only add contention.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Small batched matmuls: two OpenMP threads on busy shared cores only add contention.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

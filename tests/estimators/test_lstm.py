@@ -24,13 +24,8 @@ TINY = dict(vocab_size=120, embedding_dim=8, hidden_size=8, num_layers=2, batch_
             random_state=0, measure_every=5)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # LSTM backward with two OpenMP threads on busy shared cores is ~100x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# LSTM backward with two OpenMP threads on busy shared cores is ~100x slower.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

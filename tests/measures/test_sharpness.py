@@ -38,14 +38,9 @@ def one_hot_mse(outputs, y):
     return F.mse_loss(outputs, F.one_hot(y, outputs.shape[1]).to(outputs.dtype))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # Thousands of tiny double-backward passes: on a shared 2-core box, torch's
-    # second thread only adds contention (10x slower under load).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Thousands of tiny double-backward passes: on a shared 2-core box, torch's second
+# thread only adds contention (10x slower under load).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,8 @@ import torch.nn.functional as F
 
 from grokkit.models.lstm import LSTMTextNet
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # LSTM backward with two OpenMP threads on busy shared cores is ~100x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# LSTM backward with two OpenMP threads on busy shared cores is ~100x slower.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
