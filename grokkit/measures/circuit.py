@@ -74,12 +74,13 @@ def circuit_complexity(
         if logits is None:
             logits = module(X)
         log_p = F.log_softmax(logits.reshape(logits.shape[0], -1).double(), dim=-1)
+        prob = log_p.exp()
         for key in names:
             weight = matrices[key]
             keep = torch.rand(weight.shape, generator=generator) >= fraction
             masked = weight * keep.to(device=weight.device, dtype=weight.dtype)
             ablated = functional_call(module, {param_names[key]: masked}, (X,))
             log_q = F.log_softmax(ablated.reshape(ablated.shape[0], -1).double(), dim=-1)
-            kl = (log_p.exp() * (log_p - log_q)).sum(dim=-1).mean()
+            kl = torch.sub(log_p, log_q, out=log_q).mul_(prob).sum(dim=-1).mean()
             out[key] = float(kl)
     return out[layer] if layer is not None else out

@@ -122,7 +122,7 @@ def commutativity(
     operation: str = "add",
     *,
     pairs: Any = None,
-    batch_size: int = 8192,
+    batch_size: int = 2048,
 ) -> float:
     r"""Fraction of pairs on which the model's prediction is symmetric (Tan & Huang §5.1, Fig. 9).
 
@@ -148,7 +148,7 @@ def commutativity(
     pairs : array-like of int, shape (n, 2), optional
         Test these pairs instead (e.g. the test set, as a subset of Fig. 9's
         samples).
-    batch_size : int, default=8192
+    batch_size : int, default=2048
         Rows per forward pass (each chunk holds both orders).
 
     Returns
@@ -179,7 +179,7 @@ def commutativity_distance(
     operation: str = "add",
     *,
     pairs: Any = None,
-    batch_size: int = 8192,
+    batch_size: int = 2048,
 ) -> float:
     r"""Mean L2 distance between the logits of (a, b) and (b, a) (Tan & Huang §5.2, Fig. 11).
 
@@ -219,7 +219,7 @@ def identity_law(
     operation: str = "add",
     *,
     score: str = "accuracy",
-    batch_size: int = 8192,
+    batch_size: int = 2048,
 ) -> float:
     r"""How well the model predicts ``x ∘ e = x`` for the identity ``e`` (Tan & Huang Fig. 15).
 
@@ -241,7 +241,7 @@ def identity_law(
     score : {"accuracy", "cross_entropy"}, default="accuracy"
         ``"cross_entropy"`` returns the mean cross-entropy (nats) of the
         targets instead, the quantity Tan & Huang plot in Fig. 15.
-    batch_size : int, default=8192
+    batch_size : int, default=2048
 
     Returns
     -------
@@ -270,7 +270,7 @@ def doubling(
     operation: str = "add",
     *,
     score: str = "accuracy",
-    batch_size: int = 8192,
+    batch_size: int = 2048,
 ) -> float:
     r"""How well the model predicts ``x ∘ x`` (``x + x = 2x`` for addition; Tan & Huang Fig. 15).
 
@@ -288,7 +288,7 @@ def doubling(
     score : {"accuracy", "cross_entropy"}, default="accuracy"
         ``"cross_entropy"``: mean cross-entropy (nats) of ``x ∘ x``, as plotted
         in Fig. 15.
-    batch_size : int, default=8192
+    batch_size : int, default=2048
 
     Returns
     -------
@@ -308,7 +308,7 @@ def associativity(
     p: int,
     operation: str = "add",
     *,
-    batch_size: int = 8192,
+    batch_size: int = 2048,
 ) -> float:
     r"""Fraction of ``x`` with ``(x ∘ x) ∘ x = x ∘ (x ∘ x)`` under the model (Tan & Huang Fig. 16).
 
@@ -329,7 +329,7 @@ def associativity(
     module, p : as in :func:`commutativity`
     operation : {"add", "multiply", "x^2+y^2", "x^2+xy+y^2"}, default="add"
         ``"subtract"`` and ``"divide"`` are refused: ``(x − x) − x ≠ x − (x − x)``.
-    batch_size : int, default=8192
+    batch_size : int, default=2048
 
     Returns
     -------
