@@ -109,6 +109,15 @@ _SHARED_DOC = """
         module at any of them, e.g. for ``OInformationAnalyzer`` over a run.
     device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
         ``"auto"`` picks CUDA when available.
+    compile : bool, default=False
+        Run the training step's forward through :func:`torch.compile`
+        (options as skorch's prefixed parameters: ``compile__mode="max-autotune"``,
+        ``compile__backend=...``). Only the training forward is compiled:
+        evaluation, measures and their forward hooks use the eager module,
+        which shares the parameters, so ``module_``, checkpoints and pickles
+        are unchanged. It pays off for larger models on GPU; on this project's
+        2-core CPU it made the modular MLP slower (see ``benchmarks/``). An
+        adaptive ``input_noise`` changes σ every epoch, which recompiles.
     random_state : int, RandomState or None, default=None
         Seeds the initialisation, the minibatch order, dropout and the measures.
     verbose : int, default=0
@@ -167,7 +176,6 @@ class GrokNet(NeuralNet):
     train_split = None
     predict_nonlinearity = None
     warm_start = False
-    compile = False
     use_caching = "auto"
     torch_load_kwargs = None
     # skorch state, set by initialize(); class-level defaults keep __init__
@@ -209,6 +217,7 @@ class GrokNet(NeuralNet):
         measure_every: int | str = "log",
         keep_checkpoints: bool = False,
         device: str | torch.device = "cpu",
+        compile: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         on_divergence: str = "raise",
@@ -231,6 +240,7 @@ class GrokNet(NeuralNet):
         self.measure_every = measure_every
         self.keep_checkpoints = keep_checkpoints
         self.device = device
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.on_divergence = on_divergence
@@ -320,6 +330,8 @@ class GrokNet(NeuralNet):
         check_measure_every(self.measure_every)
         if not isinstance(self.keep_checkpoints, (bool, np.bool_)):
             raise TypeError(f"keep_checkpoints must be True or False; got {self.keep_checkpoints!r}.")
+        if not isinstance(self.compile, (bool, np.bool_)):
+            raise TypeError(f"compile must be True or False; got {self.compile!r}.")
         resolve_measures(self.measures)
         check_number("verbose", self.verbose, low=0, integer=True)
         check_options("on_divergence", self.on_divergence, ("raise", "warn"))
@@ -502,6 +514,7 @@ class GrokNet(NeuralNet):
     def _train_epoch(self, train: SplitData, size: int, per_batch: dict[str, list]) -> float:
         module, optimizer = self.module_, self.optimizer_
         module.train()
+        forward = self._training_forward()
         n = len(train)
         if size >= n:
             batches: Any = ((train.X, train.target),)
@@ -514,7 +527,7 @@ class GrokNet(NeuralNet):
             for cb in per_batch["on_batch_begin"]:
                 cb.on_batch_begin(self, batch=batch, training=True)
             optimizer.zero_grad(set_to_none=True)
-            y_pred = module(Xb)
+            y_pred = forward(Xb)
             loss = self.get_loss(y_pred, yb, X=Xb, training=True)
             loss.backward()
             for cb in per_batch["on_grad_computed"]:
@@ -526,6 +539,16 @@ class GrokNet(NeuralNet):
                 cb.on_batch_end(self, batch=batch, training=True, loss=loss, y_pred=y_pred)
             total += loss.detach() * Xb.shape[0]
         return float(total) / n
+
+    def _training_forward(self) -> Any:
+        """The module as the training step calls it: compiled once when ``compile=True``."""
+        if not self.compile:
+            return self.module_
+        cached = self.__dict__.get("_compiled_module")
+        if cached is None or cached[0] is not self.module_:
+            cached = (self.module_, self.torch_compile(self.module_, "module"))
+            self._compiled_module = cached
+        return cached[1]
 
     def _diverged(self, fit_loss: float, train: SplitData, valid: SplitData | None) -> None:
         self.diverged_ = True
@@ -631,6 +654,11 @@ class GrokNet(NeuralNet):
 
     def __sklearn_is_fitted__(self) -> bool:
         return getattr(self, "module_", None) is not None and hasattr(self, "progress_")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_compiled_module", None)  # rebuilt on the next training step
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # skorch maps tensors with `state["device"]`; map to where the net ran,
