@@ -32,12 +32,14 @@ def report(name: str, landscape: ReducedLandscape) -> None:
     for n, rows in table.groupby("n_train"):
         rows = rows.sort_values("alpha")
         train, test = rows["train_loss"].to_numpy(), rows["test_loss"].to_numpy()
-        rises = np.maximum(np.diff(train), 0).max() / train.max()
+        # "L": no rise larger than 1 % of the curve's range (rises of ~1e-8 on the
+        # plateau, where every point has fit the data, are optimiser noise, not shape)
+        rise = np.maximum(np.diff(train), 0).max() / np.ptp(train)
         best = int(np.argmin(test))
-        print(f"N={n}: train loss non-increasing: {bool(np.all(np.diff(train) <= 0))} "
-              f"(largest rise {rises:.2%} of max); test loss minimum at alpha={rows['alpha'].iloc[best]:.3g} "
-              f"(interior: {0 < best < len(test) - 1}), test loss at ends "
-              f"{test[0]:.4g} / {test[best]:.4g} / {test[-1]:.4g}")
+        print(f"N={n}: L (train loss non-increasing within 1 % of its range {np.ptp(train):.4g}): "
+              f"{rise <= 0.01} (largest rise {rise:.2%}); U: test loss minimum at "
+              f"alpha={rows['alpha'].iloc[best]:.3g} (interior: {0 < best < len(test) - 1}), "
+              f"test loss first / min / last {test[0]:.4g} / {test[best]:.4g} / {test[-1]:.4g}")
 
 
 def main() -> None:
