@@ -61,7 +61,8 @@ def main() -> None:
         fit(X, y, args.epochs)
         profiler.disable()
         stats = pstats.Stats(profiler)
-        print(f"\n=== {name}: {wall:.2f} s for {args.epochs} epochs ({1e3 * wall / args.epochs:.2f} ms/epoch, "
+        per_epoch = 1e3 * wall / args.epochs
+        print(f"\n=== {name}: {wall:.2f} s for {args.epochs} epochs ({per_epoch:.2f} ms/epoch, "
               f"{stats.total_calls} Python calls under cProfile) ===")
         stats.sort_stats("tottime").print_stats(args.top)
         if args.torch:
