@@ -1,4 +1,4 @@
-"""``compile=True``: the training forward goes through torch.compile, nothing else changes."""
+"""``compile=True`` and ``flush_denormal=True``: CPU execution options that leave results alone."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 from grokkit import GrokMLPClassifier, ModularMLPClassifier
 from grokkit.datasets import make_modular
@@ -61,3 +62,19 @@ def test_inductor_on_cuda(blobs):
     eager = _fit(X, y, device="cuda")
     compiled = _fit(X, y, device="cuda", compile=True)
     np.testing.assert_allclose(compiled.progress_["train_loss"], eager.progress_["train_loss"], rtol=1e-4)
+
+
+class _DenormalProbe(Callback):
+    """Records whether a float32 subnormal survives arithmetic during training."""
+
+    def on_epoch_end(self, net, **kwargs):
+        self.kept = float(torch.tensor([1e-39]) * 1.0) != 0.0
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_flush_denormal_during_fit_only(blobs, flush):
+    X, y = blobs
+    probe = _DenormalProbe()
+    GrokMLPClassifier(max_epochs=2, measures=None, flush_denormal=flush, callbacks=[probe]).fit(X, y)
+    assert probe.kept is (not flush)
+    assert float(torch.tensor([1e-39]) * 1.0) != 0.0  # switched off again after fit
