@@ -86,13 +86,17 @@ def fit_single_threaded(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
 
 
 def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any, eval_set: Any,
-               seed: int) -> dict[str, Any]:
-    """Train one norm-constrained clone at scale α on ``X, y``; return its reduced row."""
+                      seed: int, scale_lr: bool = False) -> dict[str, Any]:
+    """Train one norm-constrained clone at scale α on ``X, y``; return its reduced row.
+
+    ``scale_lr`` multiplies the estimator's learning rate by α (see ReducedLandscape).
+    """
     from grokkit.models.init import parameter_norm
 
+    lr = estimator.lr * float(alpha) if scale_lr else estimator.lr
     est = clone(estimator).set_params(alpha=float(alpha), constrain_norm=True, weight_decay=0.0,
                                       random_state=seed, measures=None, on_divergence="warn",
-                                      verbose=0)
+                                      verbose=0, lr=lr)
     fit_single_threaded(est, X, y, eval_set)
     progress = est.progress_
     row = {
@@ -179,6 +183,16 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         Seeds the subsampling and the one initialisation seed of all points.
     verbose : int, default=0
         ``1`` shows a tqdm bar over grid points.
+    scale_lr : bool, default=False
+        Train the point at α with learning rate ``lr·α``. Adam moves every
+        parameter by about ``lr`` per step whatever the gradient's scale, so
+        at norm α·w₀ a step turns the weight direction by ∝ lr/α: with one lr
+        for the whole grid the large-α points are optimised α times more
+        slowly, and in a fixed number of steps their "reduced" train loss is
+        an under-optimised upper bound that rises with α. ``lr·α`` gives every
+        point the same angular step, closer to eq. 1's minimum over
+        directions. Omnigrok's notebooks use one lr (``False``, the default,
+        reproduces them).
 
     Attributes
     ----------
@@ -204,13 +218,15 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
 
     def __init__(self, estimator: Any = None, alphas: Sequence[float] | None = None,
                  train_sizes: Sequence[int] | None = None, n_jobs: int | None = None,
-                 random_state: int | np.random.RandomState | None = None, verbose: int = 0) -> None:
+                 random_state: int | np.random.RandomState | None = None, verbose: int = 0,
+                 scale_lr: bool = False) -> None:
         self.estimator = estimator
         self.alphas = alphas
         self.train_sizes = train_sizes
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.scale_lr = scale_lr
 
     def _check_params(self, n_samples: int) -> tuple[np.ndarray, list[int]]:
         check_grok_estimator("estimator", self.estimator)
@@ -218,6 +234,8 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                                      else self.alphas)
         check_n_jobs(self.n_jobs)
         check_number("verbose", self.verbose, low=0, integer=True)
+        if not isinstance(self.scale_lr, (bool, np.bool_)):
+            raise TypeError(f"scale_lr must be True or False; got {self.scale_lr!r}.")
         if self.train_sizes is None:
             return alphas, [n_samples]
         sizes = np.atleast_1d(np.asarray(self.train_sizes))
@@ -257,7 +275,8 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         for n in sizes:
             rows = np.sort(order[:n])
             X_n, y_n = _take(X, rows), _take(y, rows)
-            tasks += [(self.estimator, a, n, X_n, y_n, eval_set, self.seed_) for a in alphas]
+            tasks += [(self.estimator, a, n, X_n, y_n, eval_set, self.seed_, bool(self.scale_lr))
+                      for a in alphas]
         rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "reduced landscape")
         self.landscape_ = pd.DataFrame(rows, columns=list(LANDSCAPE_COLUMNS))
         self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) > 1 else 1

@@ -78,6 +78,20 @@ def test_reduced_values_are_best_of_an_independent_constrained_run(teacher, fitt
     assert row["weight_norm"] == pytest.approx(float(parameter_norm(est.module_)), rel=1e-6)
 
 
+def test_scale_lr_trains_each_point_at_lr_times_alpha(teacher):
+    X, y, X_test, y_test = teacher
+    scaled = ReducedLandscape(student(), alphas=[0.5, 2.0], scale_lr=True, random_state=0).fit(
+        X, y, eval_set=(X_test, y_test))
+    for alpha in (0.5, 2.0):
+        row = scaled.landscape_.query(f"alpha == {alpha}").iloc[0]
+        est = student(alpha=alpha, lr=1e-2 * alpha, constrain_norm=True, weight_decay=0.0,
+                      random_state=scaled.seed_, measures=None).fit(X, y, eval_set=(X_test, y_test))
+        assert row["train_loss"] == pytest.approx(est.progress_["train_loss"].min(), rel=1e-6)
+        assert row["test_loss"] == pytest.approx(est.progress_["test_loss"].min(), rel=1e-6)
+    plain = ReducedLandscape(student(), alphas=[2.0], random_state=0).fit(X, y, eval_set=(X_test, y_test))
+    assert plain.landscape_["train_loss"].iloc[0] != scaled.landscape_.query("alpha == 2.0")["train_loss"].iloc[0]
+
+
 def test_subsets_are_nested_and_seeded(teacher):
     X, y, X_test, y_test = teacher
     a = ReducedLandscape(student(max_epochs=2), alphas=[1.0], train_sizes=[10], random_state=5)
@@ -105,7 +119,8 @@ def test_works_with_a_classifier(blobs):
 def test_sklearn_params_and_clone():
     rl = ReducedLandscape(student(), alphas=[1, 2], n_jobs=2, random_state=0)
     params = rl.get_params(deep=False)
-    assert set(params) == {"estimator", "alphas", "train_sizes", "n_jobs", "random_state", "verbose"}
+    assert set(params) == {"estimator", "alphas", "train_sizes", "n_jobs", "random_state", "verbose",
+                           "scale_lr"}
     assert clone(rl).get_params(deep=False)["alphas"] == [1, 2]
     assert "estimator__alpha" in rl.get_params(deep=True)
 
@@ -134,6 +149,7 @@ def test_minimum_and_not_fitted(fitted):
     ({"train_sizes": [2.5]}, ValueError, "train_sizes"),
     ({"n_jobs": 0}, ValueError, "n_jobs"),
     ({"verbose": -1}, ValueError, "verbose"),
+    ({"scale_lr": "yes"}, TypeError, "scale_lr must be True or False; got 'yes'"),
 ])
 def test_bad_inputs(teacher, params, error, match):
     X, y, *_ = teacher
