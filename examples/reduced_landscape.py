@@ -39,7 +39,8 @@ def report(name: str, landscape: ReducedLandscape) -> None:
         best = int(np.argmin(test))
         print(f"N={n}: L (train loss non-increasing within 1 % of its range {np.ptp(train):.4g}): "
               f"{rise <= 0.01} (largest rise {largest:.3g} = {rise:.2%}; strictly: {largest == 0}); "
-              f"U: test loss minimum at alpha={rows['alpha'].iloc[best]:.3g} (interior: {0 < best < len(test) - 1}), "
+              f"U: test loss minimum at alpha={rows['alpha'].iloc[best]:.3g} "
+              f"(interior: {0 < best < len(test) - 1}), "
               f"test loss first / min / last {test[0]:.4g} / {test[best]:.4g} / {test[-1]:.4g}")
 
 
