@@ -83,10 +83,12 @@ class ProgressRecorder(Callback):
         history.record("step", net.n_steps_)
         history.record("train_loss", net.loss_value(outputs, train))
         history.record("train_acc", net.accuracy(outputs, train))
+        evaluated = [(train.X, outputs)]
         if valid is not None:
             valid_outputs, _ = net.evaluate_outputs(valid.X, activations=False)
             history.record("test_loss", net.loss_value(valid_outputs, valid))
             history.record("test_acc", net.accuracy(valid_outputs, valid))
+            evaluated.append((valid.X, valid_outputs))
         context = MeasureContext(
             module=net.module_,
             X=train.X,
@@ -94,6 +96,7 @@ class ProgressRecorder(Callback):
             activations=activations,
             logits=outputs,
             task=net.task_info(),
+            evaluated=evaluated,
         )
         for measure in self.measures_:
             for column, value in measure(context).items():

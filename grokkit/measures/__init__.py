@@ -58,7 +58,9 @@ register("representation_entropy", representation_entropy, needs=("X", "activati
 register("hessian_trace", hessian_trace, needs=("X", "y"), task_keys=("loss",))
 register("nearest_neighbour_accuracy", nearest_neighbour_accuracy,
          needs=("X", "y", "activations", "logits"))
-for _law in (commutativity, commutativity_distance, identity_law, doubling, associativity):
+for _law in (commutativity, commutativity_distance):
+    register(_law.__name__, _law, needs=("evaluated",), task_keys=("p", "operation"))
+for _law in (identity_law, doubling, associativity):
     register(_law.__name__, _law, task_keys=("p", "operation"))
 
 __all__ = [

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 #: Inputs a measure may ask for; the recorder computes each at most once.
-DATA_INPUTS = ("X", "y", "activations", "logits")
+DATA_INPUTS = ("X", "y", "activations", "logits", "evaluated")
 
 
 @dataclass
@@ -28,7 +28,9 @@ class MeasureContext:
     ``logits``/``activations`` the module's outputs and hidden activations on
     ``X`` (computed lazily by the recorder), ``task`` the facts an estimator
     knows about its problem (e.g. ``p`` and ``operation`` for modular
-    arithmetic, ``loss``).
+    arithmetic, ``loss``), ``evaluated`` every (inputs, outputs) pair the
+    recorder computed this epoch (training set, and eval set when given), so
+    a measure can reuse outputs instead of running the model again.
     """
 
     module: nn.Module
@@ -37,6 +39,7 @@ class MeasureContext:
     activations: Mapping[str, torch.Tensor] | None = None
     logits: torch.Tensor | None = None
     task: Mapping[str, Any] = field(default_factory=dict)
+    evaluated: Sequence[tuple[torch.Tensor, torch.Tensor]] = ()
 
 
 @dataclass(frozen=True)

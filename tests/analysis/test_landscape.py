@@ -89,7 +89,8 @@ def test_scale_lr_trains_each_point_at_lr_times_alpha(teacher):
         assert row["train_loss"] == pytest.approx(est.progress_["train_loss"].min(), rel=1e-6)
         assert row["test_loss"] == pytest.approx(est.progress_["test_loss"].min(), rel=1e-6)
     plain = ReducedLandscape(student(), alphas=[2.0], random_state=0).fit(X, y, eval_set=(X_test, y_test))
-    assert plain.landscape_["train_loss"].iloc[0] != scaled.landscape_.query("alpha == 2.0")["train_loss"].iloc[0]
+    at_two = scaled.landscape_.query("alpha == 2.0")["train_loss"].iloc[0]
+    assert plain.landscape_["train_loss"].iloc[0] != at_two
 
 
 def test_subsets_are_nested_and_seeded(teacher):

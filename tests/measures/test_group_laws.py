@@ -244,3 +244,56 @@ def test_bad_pairs(measure, pairs, error, message):
     with pytest.raises(error, match=message):
         measure(model, 7, pairs=pairs)
     assert model.training
+
+
+def _all_pairs_split(p: int, n_first: int, seed: int = 0):
+    pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
+    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed))
+    return pairs[order[:n_first]], pairs[order[n_first:]]
+
+
+@pytest.mark.parametrize("law", [commutativity, commutativity_distance])
+def test_known_logits_of_every_pair_replace_the_forward_pass(law):
+    p = 13
+    torch.manual_seed(0)
+    model = OneHotPairMLP(p=p, hidden_layer_sizes=(32,)).eval()
+    first, rest = _all_pairs_split(p, 60)
+    with torch.no_grad():
+        evaluated = [(first, model(first)), (rest, model(rest))]
+    calls = []
+    handle = model.register_forward_hook(lambda *args: calls.append(1))
+    looked_up = law(model, p=p, evaluated=evaluated)
+    assert calls == []  # no forward pass: every pair and its swap was known
+    computed = law(model, p=p)
+    assert len(calls) > 0
+    handle.remove()
+    assert looked_up == pytest.approx(computed, rel=1e-6)
+
+
+def test_partial_known_logits_fall_back_to_the_forward_pass():
+    p = 11
+    torch.manual_seed(1)
+    model = OneHotPairMLP(p=p, hidden_layer_sizes=(16,)).eval()
+    first, _ = _all_pairs_split(p, 50)
+    with torch.no_grad():
+        # wrong logits on purpose: if they were used the answer would change
+        evaluated = [(first, -model(first)), (torch.ones(3, 4), torch.ones(3, p))]
+    calls = []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    assert commutativity(model, p=p, evaluated=evaluated) == commutativity(model, p=p)
+    assert len(calls) > 0
+
+
+def test_recorder_hands_train_and_test_outputs_to_commutativity():
+    from grokkit import ModularMLPClassifier
+    from grokkit.datasets import make_modular
+
+    X, y, Xt, yt = make_modular(p=11, train_fraction=0.5, random_state=0)
+    clf = ModularMLPClassifier(p=11, hidden_layer_sizes=(16,), max_epochs=3, measure_every=1,
+                               measures=["commutativity"], random_state=0)
+    clf.fit(X, y, eval_set=(Xt, yt))
+    module = clf.module_
+    for epoch in clf.progress_.epoch:
+        assert 0.0 <= clf.progress_.set_index("epoch").loc[epoch, "commutativity"] <= 1.0
+    # the last row equals the measure computed from scratch on the final module
+    assert clf.progress_.commutativity.iloc[-1] == pytest.approx(commutativity(module, p=11), abs=1e-12)
