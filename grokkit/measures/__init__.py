@@ -48,7 +48,7 @@ from grokkit.measures.weights import weight_entropy, weight_norm
 register("weight_norm", weight_norm)
 register("weight_entropy", weight_entropy)
 register("activation_sparsity", activation_sparsity, needs=("X", "activations"))
-register("circuit_complexity", circuit_complexity, needs=("X", "logits"))
+register("circuit_complexity", circuit_complexity, needs=("X", "logits", "activations"))
 # Tan & Huang's robustness measures (Defs 4.1-4.4), on a fixed seeded subsample of X
 register("perturb_mutual_information", perturb_mutual_information, needs=("X",))
 register("perturb_entropy", perturb_entropy, needs=("X",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ def circuit_complexity(
     layer: str | None = None,
     random_state: int = 0,
     logits: torch.Tensor | None = None,
+    activations: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, float] | float:
     r"""KL divergence of the outputs when a random fraction of a layer's weights is zeroed.
 
@@ -49,6 +51,12 @@ def circuit_complexity(
         epoch, so the curve over training is not mask noise.
     logits : Tensor, optional
         The module's outputs on ``X``, when already computed.
+    activations : dict of str to Tensor, optional
+        Hidden activations on ``X`` by module name, when already computed
+        (the recorder's). In an ``nn.Sequential`` whose ablated ``nn.Linear``
+        directly follows a module listed here, the ablated outputs are
+        computed from that layer on, instead of from the input: the same
+        numbers, without re-running the layers before it.
 
     Returns
     -------
@@ -79,8 +87,34 @@ def circuit_complexity(
             weight = matrices[key]
             keep = torch.rand(weight.shape, generator=generator) >= fraction
             masked = weight * keep.to(device=weight.device, dtype=weight.dtype)
-            ablated = functional_call(module, {param_names[key]: masked}, (X,))
+            ablated = _from_layer(module, key, masked, activations)
+            if ablated is None:
+                ablated = functional_call(module, {param_names[key]: masked}, (X,))
             log_q = F.log_softmax(ablated.reshape(ablated.shape[0], -1).double(), dim=-1)
             kl = torch.sub(log_p, log_q, out=log_q).mul_(prob).sum(dim=-1).mean()
             out[key] = float(kl)
     return out[layer] if layer is not None else out
+
+
+def _from_layer(module: nn.Module, key: str, weight: torch.Tensor,
+                activations: Mapping[str, torch.Tensor] | None) -> torch.Tensor | None:
+    """Outputs of a Sequential with child ``key``'s weight replaced, run from that child on.
+
+    None when the shortcut does not apply (not a Sequential, ``key`` not a
+    Linear child, or the preceding child's output unknown).
+    """
+    if not activations or not isinstance(module, nn.Sequential):
+        return None
+    names = [name for name, _ in module.named_children()]
+    if key not in names or names.index(key) == 0:
+        return None
+    index = names.index(key)
+    layer = module[index]
+    inputs = activations.get(names[index - 1])
+    if not isinstance(layer, nn.Linear) or inputs is None or inputs.dim() != 2 \
+            or inputs.shape[1] != layer.in_features:
+        return None
+    out = F.linear(inputs, weight, layer.bias)
+    for child in list(module)[index + 1:]:
+        out = child(out)
+    return out

@@ -4,7 +4,9 @@ import torch
 from torch import nn
 
 from grokkit.measures import circuit_complexity
+from grokkit.measures._capture import capture
 from grokkit.models import MLP
+from grokkit.models.onehot_mlp import OneHotPairMLP
 
 
 def _kl(p_logits: np.ndarray, q_logits: np.ndarray) -> float:
@@ -62,3 +64,24 @@ def test_module_is_left_untouched_and_mask_is_seeded():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         circuit_complexity(MLP(3, 2, (4,)), torch.randn(5, 3), **kwargs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLP(6, 4, (16, 12)),
+    lambda: OneHotPairMLP(p=7, hidden_layer_sizes=(20,)),
+])
+def test_starting_from_the_captured_activations_gives_the_same_values(make):
+    torch.manual_seed(0)
+    model = make()
+    X = torch.randint(0, 7, (50, 2)) if isinstance(model, OneHotPairMLP) else torch.randn(50, 6)
+    logits, activations = capture(model, X)
+    calls = []
+    first = model.fc1
+    first.register_forward_hook(lambda *args: calls.append(1))
+    shortcut = circuit_complexity(model, X, logits=logits, activations=activations)
+    assert len(calls) == 1  # only fc1's own ablation re-runs the first layer
+    full = circuit_complexity(model, X, logits=logits)
+    assert len(calls) == 1 + len(full)
+    assert shortcut.keys() == full.keys()
+    for key in full:
+        assert shortcut[key] == pytest.approx(full[key], rel=1e-9, abs=1e-15)
