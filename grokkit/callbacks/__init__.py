@@ -5,5 +5,8 @@ from grokkit.callbacks.noise import InputNoise
 from grokkit.callbacks.norm import NormConstraint
 from grokkit.callbacks.progress_bar import EpochProgressBar
 from grokkit.callbacks.recording import ProgressRecorder
+from grokkit.callbacks.schedule import LRScheduler
 
-__all__ = ["EpochProgressBar", "InputNoise", "NormConstraint", "ProgressRecorder", "SplitData"]
+__all__ = [
+    "EpochProgressBar", "InputNoise", "LRScheduler", "NormConstraint", "ProgressRecorder", "SplitData",
+]
