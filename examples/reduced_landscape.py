@@ -52,6 +52,9 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma list of parts to skip: teacher,digits,messiness")
     parser.add_argument("--scale-lr", action="store_true",
                         help="train the point at alpha with lr*alpha (the same angular step at every norm)")
+    parser.add_argument("--messiness-layout", default="paper", choices=["paper", "code"],
+                        help="App. D's text or the public notebook behind Fig. 6 "
+                             "(see grokkit.analysis.messiness)")
     parser.add_argument("--largest-n-only", action="store_true",
                         help="only the largest training size (100 teacher-student, 300 digits)")
     args = parser.parse_args()
@@ -92,11 +95,16 @@ def main() -> None:
                 f"{args.out}/heatmap_digits_{value}.png", dpi=100)
 
     if "messiness" not in skip:
-        decoder = default_decoder().set_params(max_epochs=args.epochs)
+        if args.messiness_layout == "code":  # the notebook behind Fig. 6: its grid and 15 000-step schedule
+            decoder = default_decoder("code")
+            ms, grid = [0.0, 0.05, 0.1, 0.15, 0.2], [1.0, 2.0, 3.0, 4.5, 6.0, 9.0]
+        else:
+            decoder = default_decoder().set_params(max_epochs=args.epochs)
+            ms, grid = [0.0, 0.25, 0.5, 0.75, 1.0], alphas
         start = time.perf_counter()
-        ml = MessinessLandscape(decoder, alphas=alphas, n_jobs=args.n_jobs, random_state=0,
-                                verbose=1).fit()
-        print(f"messiness landscape: {time.perf_counter() - start:.0f} s")
+        ml = MessinessLandscape(decoder, messiness=ms, alphas=grid, layout=args.messiness_layout,
+                                n_jobs=args.n_jobs, random_state=0, verbose=1).fit()
+        print(f"messiness landscape ({args.messiness_layout} layout): {time.perf_counter() - start:.0f} s")
         print(ml.landscape_.round(5).to_string(index=False))
         for value in ("train_loss", "test_loss"):
             plot_landscape_heatmap(ml.landscape_, value, y="messiness",

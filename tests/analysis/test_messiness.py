@@ -68,3 +68,27 @@ def test_bad_inputs(params, error, match):
             "messiness": [0.0], "p": 5, "train_size": 10}
     with pytest.raises(error, match=match):
         MessinessLandscape(**{**base, **params}).fit()
+
+
+def test_code_layout_latent_and_targets():
+    rep = messy_representation(p=10, messiness=0.0, embedding_dim=2, random_state=0, layout="code")
+    np.testing.assert_allclose(rep[:, 0], np.linspace(-1, 1, 10))
+    assert np.all(np.abs(rep[:, 1]) <= 0.3)
+    messy = messy_representation(p=10, messiness=1.0, embedding_dim=2, random_state=0, layout="code")
+    assert np.all(np.abs(messy) <= 1.0)
+    X, y, X_test, y_test = make_messy_addition(p=10, messiness=0.0, layout="code", random_state=0)
+    assert X.shape == (45, 2) and X_test.shape == (10, 2) and y.shape == (45, 30)
+    # targets depend on (i + j) mod p: p distinct vectors over the 55 pairs
+    assert len(np.unique(np.vstack([y, y_test]), axis=0)) == 10
+
+
+def test_code_layout_decoder_and_landscape_run():
+    from grokkit.analysis.messiness import default_decoder
+
+    decoder = default_decoder("code")
+    assert (decoder.lr, decoder.betas, decoder.max_epochs) == (1e-2, (0.9, 0.99), 15_000)
+    ml = MessinessLandscape(decoder.set_params(max_epochs=20, hidden_layer_sizes=(8,)), messiness=[0.0, 0.1],
+                            alphas=[1.0, 2.0], layout="code", random_state=0).fit()
+    assert len(ml.landscape_) == 4 and np.isfinite(ml.landscape_.train_loss).all()
+    with pytest.raises(ValueError, match="layout must be one of 'paper', 'code'; got 'notebook'"):
+        MessinessLandscape(layout="notebook").fit()
