@@ -18,6 +18,8 @@ import json
 import time
 from pathlib import Path
 
+import torch
+
 from grokkit import ModularTransformer
 from grokkit.datasets import make_modular
 from grokkit.plotting import plot_progress
@@ -36,12 +38,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    # Late in the run Adam's state fills with subnormal floats, which x86 CPUs process many times
+    # slower. Flushing them must be switched on before torch starts its worker threads (the mode is
+    # per thread), so here, before any torch work; flush_denormal=True below covers the main thread.
+    torch.set_flush_denormal(True)
     out = Path(args.out or ("runs/transformer_constrained" if args.constrained else "runs/transformer"))
 
     X, y, X_test, y_test = make_modular(p=args.p, operation="add",
                                         train_fraction=args.train_fraction, random_state=args.seed)
     extra = dict(alpha=0.8, constrain_norm=True, weight_decay=0.0) if args.constrained else {}
-    # flush_denormal: late in the run Adam's state fills with subnormals, which x86 CPUs process slowly
     model = ModularTransformer(p=args.p, max_epochs=args.epochs, device=args.device, dtype=args.dtype,
                                flush_denormal=True, random_state=args.seed, verbose=1, **extra)
     start = time.perf_counter()

@@ -123,7 +123,13 @@ _SHARED_DOC = """
         off afterwards). Long runs whose gradients vanish (train loss near
         zero, norm-constrained runs) fill Adam's state with subnormals, which
         x86 CPUs process many times slower; flushing only changes values below
-        1.2e-38. No effect on CUDA.
+        1.2e-38. The switch is per thread: it takes full effect when torch
+        runs on one thread (as ``ReducedLandscape`` grid points do; measured on
+        the constrained transformer: 89 ms/step throughout vs 88 → 181 without),
+        but OpenMP worker threads that already exist keep subnormals. For
+        multi-threaded runs call ``torch.set_flush_denormal(True)`` at the top
+        of the script, before torch starts its thread pool (measured: 47 → 43
+        ms/step vs 50 → 118 without, 2 threads). No effect on CUDA.
     compile : bool, default=False
         Run the training step's forward through :func:`torch.compile`
         (options as skorch's prefixed parameters: ``compile__mode="max-autotune"``,
