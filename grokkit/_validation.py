@@ -10,6 +10,7 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -38,6 +39,12 @@ def check_number(
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
         raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}.")
+
+
+def check_bool(name: str, value: Any) -> None:
+    """Check that ``value`` is ``True`` or ``False`` (a numpy bool too): a TypeError otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
 
 
 def check_options(name: str, value: Any, allowed: Iterable[Any]) -> None:

@@ -29,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from grokkit._threads import torch_threads
-from grokkit._validation import check_number
+from grokkit._validation import check_bool, check_number
 
 #: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
 LANDSCAPE_COLUMNS = ("alpha", "weight_norm", "n_train", "train_loss", "test_loss", "train_acc",
@@ -234,8 +234,7 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                                      else self.alphas)
         check_n_jobs(self.n_jobs)
         check_number("verbose", self.verbose, low=0, integer=True)
-        if not isinstance(self.scale_lr, (bool, np.bool_)):
-            raise TypeError(f"scale_lr must be True or False; got {self.scale_lr!r}.")
+        check_bool("scale_lr", self.scale_lr)
         if self.train_sizes is None:
             return alphas, [n_samples]
         sizes = np.atleast_1d(np.asarray(self.train_sizes))
