@@ -1,7 +1,8 @@
 """Progress measures: pure functions of (module, data) -> float or dict of floats.
 
 A measure never trains and never changes the module it reads. Every measure
-here is also registered by name, so estimators record it with
+here is also registered by name (the :func:`~grokkit.measures.registry.measure`
+decorator above its definition), so estimators record it with
 ``measures=["weight_entropy", ...]``.
 """
 
@@ -38,30 +39,13 @@ from grokkit.measures.registry import (
     MeasureContext,
     available_measures,
     get_measure,
+    measure,
     register,
     resolve_measures,
 )
 from grokkit.measures.representation import nearest_neighbour_accuracy
 from grokkit.measures.sharpness import hessian_trace
 from grokkit.measures.weights import weight_entropy, weight_norm
-
-register("weight_norm", weight_norm)
-register("weight_entropy", weight_entropy)
-register("activation_sparsity", activation_sparsity, needs=("X", "activations"))
-register("circuit_complexity", circuit_complexity, needs=("X", "logits", "activations"))
-# Tan & Huang's robustness measures (Defs 4.1-4.4), on a fixed seeded subsample of X
-register("perturb_mutual_information", perturb_mutual_information, needs=("X",))
-register("perturb_entropy", perturb_entropy, needs=("X",))
-register("mutual_information_difference", mutual_information_difference, needs=("X",))
-register("entropy_difference", entropy_difference, needs=("X",))
-register("representation_entropy", representation_entropy, needs=("X", "activations", "logits"))
-register("hessian_trace", hessian_trace, needs=("X", "y"), task_keys=("loss",))
-register("nearest_neighbour_accuracy", nearest_neighbour_accuracy,
-         needs=("X", "y", "activations", "logits"))
-for _law in (commutativity, commutativity_distance):
-    register(_law.__name__, _law, needs=("evaluated",), task_keys=("p", "operation"))
-for _law in (identity_law, doubling, associativity):
-    register(_law.__name__, _law, task_keys=("p", "operation"))
 
 __all__ = [
     "Measure",
@@ -85,6 +69,7 @@ __all__ = [
     "matrix_joint_entropy",
     "matrix_js_divergence",
     "matrix_mutual_information",
+    "measure",
     "mutual_information_difference",
     "nearest_neighbour_accuracy",
     "o_information",

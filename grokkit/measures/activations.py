@@ -9,8 +9,10 @@ import torch
 from torch import nn
 
 from grokkit.measures._capture import capture
+from grokkit.measures.registry import measure
 
 
+@measure(needs=("X", "activations"))
 def activation_sparsity(
     module: nn.Module,
     X: Any,

@@ -11,9 +11,11 @@ from torch import nn
 from torch.func import functional_call
 
 from grokkit.measures._capture import as_module_tensor, evaluation
+from grokkit.measures.registry import measure
 from grokkit.measures.weights import _weight_matrices
 
 
+@measure(needs=("X", "logits", "activations"))
 def circuit_complexity(
     module: nn.Module,
     X: Any,

@@ -33,6 +33,7 @@ from grokkit.datasets.modular import (
     validate_pairs,
 )
 from grokkit.measures._capture import as_module_tensor, evaluation
+from grokkit.measures.registry import measure
 
 #: Operations of grokkit.datasets.modular that are commutative (and therefore
 #: also satisfy ``(x ∘ x) ∘ x = x ∘ (x ∘ x)``).
@@ -150,6 +151,7 @@ def _score(
     return total / len(pairs)
 
 
+@measure(needs=("evaluated",), task_keys=("p", "operation"))
 def commutativity(
     module: nn.Module,
     p: int,
@@ -213,6 +215,7 @@ def commutativity(
     return agree / count
 
 
+@measure(needs=("evaluated",), task_keys=("p", "operation"))
 def commutativity_distance(
     module: nn.Module,
     p: int,
@@ -254,6 +257,7 @@ def commutativity_distance(
     return total / count
 
 
+@measure(task_keys=("p", "operation"))
 def identity_law(
     module: nn.Module,
     p: int,
@@ -305,6 +309,7 @@ def identity_law(
     return _score(module, pairs, targets, p, score, batch_size)
 
 
+@measure(task_keys=("p", "operation"))
 def doubling(
     module: nn.Module,
     p: int,
@@ -344,6 +349,7 @@ def doubling(
     return _score(module, pairs, modular_targets(pairs, p, operation), p, score, batch_size)
 
 
+@measure(task_keys=("p", "operation"))
 def associativity(
     module: nn.Module,
     p: int,

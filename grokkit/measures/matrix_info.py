@@ -36,6 +36,7 @@ from torch import nn
 
 from grokkit._validation import check_number
 from grokkit.measures._capture import as_module_tensor, capture, evaluation
+from grokkit.measures.registry import measure
 
 
 def _as_representation(Z: Any, name: str) -> torch.Tensor:
@@ -361,6 +362,7 @@ def _input_and_outputs(
     return flat(clean), flat(outputs), flat(perturbed), flat(perturbed_outputs)
 
 
+@measure(needs=("X",))
 def perturb_mutual_information(
     module: nn.Module,
     X: Any,
@@ -415,6 +417,7 @@ def perturb_mutual_information(
         return float(_matrix_mutual_information_torch(inputs, outputs, order))
 
 
+@measure(needs=("X",))
 def perturb_entropy(
     module: nn.Module,
     X: Any,
@@ -454,6 +457,7 @@ def perturb_entropy(
         return float(_matrix_entropy_torch(outputs, order))
 
 
+@measure(needs=("X",))
 def mutual_information_difference(
     module: nn.Module,
     X: Any,
@@ -496,6 +500,7 @@ def mutual_information_difference(
         return abs(float(noisy - clean))
 
 
+@measure(needs=("X",))
 def entropy_difference(
     module: nn.Module,
     X: Any,
@@ -537,6 +542,7 @@ def entropy_difference(
         return abs(float(noisy - clean))
 
 
+@measure(needs=("X", "activations", "logits"))
 def representation_entropy(
     module: nn.Module,
     X: Any,

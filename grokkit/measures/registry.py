@@ -4,7 +4,8 @@ A measure is a plain function ``f(module, **inputs, **params)`` returning a
 float or a dict of floats. Its registry entry says which inputs it needs, so
 the training callback can compute shared inputs (the hidden activations and
 the outputs on the training set) once per recorded epoch and hand them to
-every measure. Adding a measure = one function + one :func:`register` call.
+every measure. Adding a measure = one function with the :func:`measure`
+decorator above it, in the module that defines it.
 """
 
 from __future__ import annotations
@@ -74,13 +75,50 @@ def register(
     needs: Sequence[str] = (),
     task_keys: Sequence[str] = (),
 ) -> Measure:
-    """Add ``func`` to the registry under ``name`` and return its entry."""
+    """Add ``func`` to the registry under ``name`` and return its entry.
+
+    A name is registered once: registering a taken name raises ``ValueError``
+    (two measures writing one ``progress_`` column would overwrite each other).
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str; got {name!r}.")
+    if name in _REGISTRY:
+        raise ValueError(
+            f"A measure named {name!r} is already registered (by {_REGISTRY[name].func.__module__}); "
+            "pick another name."
+        )
     unknown = set(needs) - set(DATA_INPUTS)
     if unknown:
         raise ValueError(f"needs must be a subset of {DATA_INPUTS}; got {sorted(unknown)}.")
     entry = Measure(name=name, func=func, needs=tuple(needs), task_keys=tuple(task_keys))
     _REGISTRY[name] = entry
     return entry
+
+
+def measure(
+    name: str | None = None,
+    *,
+    needs: Sequence[str] = (),
+    task_keys: Sequence[str] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register the function below it as a measure (under its own name by default).
+
+    ``needs`` lists the recorder's inputs it takes (a subset of
+    :data:`DATA_INPUTS`), ``task_keys`` the estimator facts it takes (``p``,
+    ``operation``, ``loss``...). The function is returned unchanged.
+
+    Examples
+    --------
+    >>> @measure(needs=("X",))                                # doctest: +SKIP
+    ... def mean_input(module, X):
+    ...     return float(X.float().mean())
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        register(name or func.__name__, func, needs=needs, task_keys=task_keys)
+        return func
+
+    return decorate
 
 
 def available_measures() -> list[str]:

@@ -12,6 +12,7 @@ from torch import nn
 
 from grokkit._validation import check_number
 from grokkit.measures._capture import capture
+from grokkit.measures.registry import measure
 
 #: Query rows per block of the distance matrix, bounding memory at 4096 x n.
 _CHUNK = 4096
@@ -54,6 +55,7 @@ def _leave_one_out_accuracy(representation: torch.Tensor, labels: torch.Tensor, 
     return correct / n_samples
 
 
+@measure(needs=("X", "y", "activations", "logits"))
 def nearest_neighbour_accuracy(
     module: nn.Module,
     X: Any,

@@ -12,6 +12,7 @@ from torch import nn
 
 from grokkit._validation import check_number
 from grokkit.measures._capture import as_module_tensor
+from grokkit.measures.registry import measure
 
 LOSSES = ("cross_entropy", "mse")
 
@@ -69,6 +70,7 @@ def _layer_of_parameters(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
 MIN_PROBES = 10
 
 
+@measure(needs=("X", "y"), task_keys=("loss",))
 def hessian_trace(
     module: nn.Module,
     X: Any,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from grokkit.measures.registry import measure
+
 
 def _weight_matrices(module: nn.Module) -> dict[str, torch.Tensor]:
     """Every parameter with two or more dimensions (weights, not biases).
@@ -20,6 +22,7 @@ def _weight_matrices(module: nn.Module) -> dict[str, torch.Tensor]:
     return out
 
 
+@measure()
 def weight_norm(module: nn.Module) -> dict[str, float]:
     r"""L2 norm of all parameters, in total and per layer (Omnigrok §2).
 
@@ -54,6 +57,7 @@ def weight_norm(module: nn.Module) -> dict[str, float]:
     return {"total": total, **per_layer}
 
 
+@measure()
 def weight_entropy(module: nn.Module) -> dict[str, float]:
     r"""Absolute weight entropy, per weight matrix and in total (Golechha §4.2).
 

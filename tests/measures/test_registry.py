@@ -70,3 +70,12 @@ def test_a_measure_returning_garbage_is_a_type_error():
     measure = get_measure(lambda module, X, y: "high")
     with pytest.raises(TypeError, match="float"):
         measure(_context(MLP(4, 2, (3,)), torch.randn(2, 4), None))
+
+
+def test_registering_a_taken_name_raises():
+    from grokkit.measures.registry import measure
+
+    with pytest.raises(ValueError, match="weight_norm.*already registered"):
+        @measure(name="weight_norm")
+        def another_norm(module):
+            return 0.0
