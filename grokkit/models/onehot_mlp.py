@@ -195,6 +195,20 @@ class OneHotPairMLP(nn.Sequential):
     def input_noise_std(self, value: float) -> None:
         self.fc1.input_noise_std = float(value)
 
+    def token_embeddings(self) -> torch.Tensor:
+        r"""The embedding of each residue: its two first-layer columns side by side, shape (p, 2h).
+
+        The first layer maps ``(a, b)`` to :math:`W_{:, a} + W_{:, p+b}`, so
+        residue ``x`` has an embedding as operand ``a`` (column ``x``) and one
+        as operand ``b`` (column ``p + x``). Row ``x`` here is the
+        concatenation :math:`[W_{:, x}; W_{:, p+x}]`: a Fourier spectrum of it
+        is the root of the sum of the two blocks' squared spectra, so a
+        frequency counts if either operand uses it, and neither block is
+        dropped. A view of ``fc1.weight`` (same device, dtype, graph).
+        """
+        weight = self.fc1.weight
+        return torch.cat([weight[:, : self.p].t(), weight[:, self.p:].t()], dim=1)
+
     def hidden_modules(self) -> dict[str, nn.Module]:
         """The modules whose outputs are the hidden activations, by name."""
         return {name: m for name, m in self.named_children() if name.startswith("act")}

@@ -284,6 +284,16 @@ class ModularTransformerNet(nn.Module):
             residual = block(residual, last_only=i == last)
         return self.unembed(self.ln_final(residual))
 
+    def token_embeddings(self) -> torch.Tensor:
+        """The embedding of each number token: the first ``p`` rows of ``W_E``, shape (p, d_model).
+
+        The ``=`` token's row is left out: the Fourier measures
+        (:mod:`grokkit.measures.fourier`) read the embedding as a function on
+        :math:`\\mathbb Z_p`. The tensor is a view of the parameter (same
+        device, dtype and autograd graph); detach it to modify it.
+        """
+        return self.embed.W_E[: self.p]
+
     def hidden_modules(self) -> dict[str, nn.Module]:
         """The MLP activation module of each block (its output is the hidden activation)."""
         return {f"blocks.{i}.mlp.act": block.mlp.act for i, block in enumerate(self.blocks)}

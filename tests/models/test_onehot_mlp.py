@@ -171,3 +171,16 @@ def test_forward_bad_input(X, error, message):
 def test_bad_constructor_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         OneHotPairMLP(**kwargs)
+
+
+def test_token_embeddings_put_the_a_and_b_columns_of_fc1_side_by_side(pairs):
+    model = OneHotPairMLP(P, (16,)).double()
+    embeddings = model.token_embeddings()
+    assert embeddings.shape == (P, 32)
+    weight = model.fc1.weight
+    assert torch.equal(embeddings[:, :16], weight[:, :P].t())
+    assert torch.equal(embeddings[:, 16:], weight[:, P:].t())
+    # The first layer's output on (a, b) is the sum of the two halves of rows a and b.
+    first = model.fc1(pairs)
+    expected = embeddings[pairs[:, 0], :16] + embeddings[pairs[:, 1], 16:]
+    torch.testing.assert_close(first, expected, rtol=0, atol=1e-12)

@@ -237,3 +237,15 @@ def test_longer_context_takes_more_operands():
     assert model(torch.tensor([[1, 2, 3]])).shape == (1, P)
     with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 3\)"):
         model(torch.tensor([[1, 2]]))
+
+
+def test_token_embeddings_are_the_number_rows_of_W_E_and_track_the_parameter():
+    model = small()
+    embeddings = model.token_embeddings()
+    assert embeddings.shape == (P, 16)
+    assert torch.equal(embeddings, model.embed.W_E[:P])
+    with torch.no_grad():
+        model.embed.W_E[3, 0] = 42.0
+        model.embed.W_E[P, :] = -1.0  # the '=' token is not a number token
+    assert model.token_embeddings()[3, 0] == 42.0
+    assert not (model.token_embeddings() == -1.0).all(dim=1).any()
