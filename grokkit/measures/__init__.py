@@ -9,6 +9,16 @@ decorator above its definition), so estimators record it with
 from grokkit.measures._capture import capture, hidden_modules
 from grokkit.measures.activations import activation_sparsity
 from grokkit.measures.circuit import circuit_complexity
+from grokkit.measures.fourier import (
+    embedding_fourier_norms,
+    excluded_loss,
+    fourier_basis,
+    fourier_basis_names,
+    fourier_gini,
+    key_frequencies,
+    n_key_frequencies,
+    restricted_loss,
+)
 from grokkit.measures.group_laws import (
     associativity,
     commutativity,
@@ -58,19 +68,26 @@ __all__ = [
     "commutativity",
     "commutativity_distance",
     "doubling",
+    "embedding_fourier_norms",
     "entropy_difference",
+    "excluded_loss",
+    "fourier_basis",
+    "fourier_basis_names",
+    "fourier_gini",
     "gaussian_copula",
     "gaussian_entropy",
     "get_measure",
     "hessian_trace",
     "hidden_modules",
     "identity_law",
+    "key_frequencies",
     "matrix_entropy",
     "matrix_joint_entropy",
     "matrix_js_divergence",
     "matrix_mutual_information",
     "measure",
     "mutual_information_difference",
+    "n_key_frequencies",
     "nearest_neighbour_accuracy",
     "o_information",
     "o_information_group_multiplets",
@@ -80,6 +97,7 @@ __all__ = [
     "register",
     "representation_entropy",
     "resolve_measures",
+    "restricted_loss",
     "weight_entropy",
     "weight_norm",
 ]
