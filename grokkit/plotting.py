@@ -264,3 +264,139 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+#: Colours of the three training phases of Nanda et al. (memorisation, circuit formation, cleanup).
+PHASE_COLORS = {"memorisation": "tab:blue", "circuit formation": "tab:orange", "cleanup": "tab:green"}
+
+
+def shade_phases(ax: Any, phases: dict[str, tuple[float, float]], label: bool = True) -> None:
+    """Shade each phase ``name -> (start, end)`` (x units) on ``ax``, in :data:`PHASE_COLORS`."""
+    for name, (start, end) in phases.items():
+        if start is None or end is None or not end > start:
+            continue
+        ax.axvspan(start, end, color=PHASE_COLORS.get(name, "0.8"), alpha=0.12, lw=0,
+                   label=name if label else None)
+
+
+def plot_fourier_progress(
+    progress: pd.DataFrame,
+    phases: dict[str, tuple[float, float]] | None = None,
+    restricted: str = "restricted_loss",
+    excluded: str = "excluded_loss",
+    oinfo: pd.DataFrame | None = None,
+    x: str = "epoch",
+    title: str | None = None,
+) -> Any:
+    """Nanda et al.'s Fig. 7: train, test, restricted and excluded loss over log ``x``, phases shaded.
+
+    A second panel shows the embedding's Fourier sparsity (``fourier_gini``)
+    and number of key frequencies when recorded; a third, when ``oinfo`` (one
+    row per epoch, columns ``synergy`` and ``redundancy`` of
+    :class:`~grokkit.analysis.OInformationAnalyzer`, index the epoch) is
+    given, the O-information of the hidden neurons over the same axis.
+    """
+    plt = _pyplot()
+    sparsity = [c for c in ("fourier_gini", "n_key_frequencies") if c in progress]
+    rows = 1 + bool(sparsity) + (oinfo is not None)
+    fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.0 * rows + 0.6), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    xs = progress[x].astype(float).clip(lower=0.5)
+    ax = axes[0]
+    for column, style in (("train_loss", "--"), ("test_loss", "-"), (restricted, "-"), (excluded, "-")):
+        if column in progress:
+            ax.plot(xs, progress[column], ls=style, label=column.replace("_", " "))
+    ax.set_yscale("log")
+    ax.set_ylabel("cross-entropy (nats)")
+    for axis in axes:
+        shade_phases(axis, phases or {}, label=axis is ax)
+    ax.legend(fontsize=7, loc="lower left", ncol=2)
+    panel = 1
+    if sparsity:
+        left = axes[panel]
+        if "fourier_gini" in progress:
+            left.plot(xs, progress["fourier_gini"], color="tab:purple", label="Gini of W_E's Fourier norms")
+            left.set_ylabel("Gini")
+        if "n_key_frequencies" in progress:
+            right = left.twinx()
+            right.step(xs, progress["n_key_frequencies"], where="post", color="tab:gray",
+                       label="key frequencies")
+            right.set_ylabel("key frequencies")
+            right.set_yscale("log")
+            right.legend(fontsize=7, loc="center right")
+        left.legend(fontsize=7, loc="center left")
+        panel += 1
+    if oinfo is not None:
+        ox = oinfo.index.to_numpy(dtype=float).clip(min=0.5)
+        axes[panel].plot(ox, oinfo["synergy"], marker=".", color="tab:red", label="synergy (min Ω)")
+        axes[panel].plot(ox, oinfo["redundancy"], marker=".", color="tab:blue", label="redundancy (max Ω)")
+        axes[panel].axhline(0, color="0.5", lw=0.6)
+        axes[panel].set_ylabel("O-information (bits)")
+        axes[panel].legend(fontsize=7, loc="best")
+    axes[-1].set_xscale("log")
+    axes[-1].set_xlabel(f"{x} (log scale)")
+    fig.suptitle(title or "Restricted and excluded loss")
+    fig.tight_layout()
+    return fig
+
+
+def _spectrum_columns(progress: pd.DataFrame, prefix: str) -> list[str]:
+    columns = [c for c in progress if c.startswith(f"{prefix}/")]
+    if not columns:
+        raise ValueError(
+            f"progress has no {prefix}/k columns; record the measure {prefix!r} (measures=[{prefix!r}])."
+        )
+    return sorted(columns, key=lambda c: int(c.split("/")[1]))
+
+
+def plot_fourier_spectrum_heatmap(
+    progress: pd.DataFrame, prefix: str = "embedding_fourier_norms", x: str = "epoch",
+    phases: dict[str, tuple[float, float]] | None = None, title: str | None = None,
+) -> Any:
+    """The embedding's Fourier spectrum over training: frequency × ``x`` (log), colour = norm.
+
+    Reads the ``embedding_fourier_norms/k`` columns; each column (recorded
+    epoch) is drawn up to the next one. Phase boundaries are drawn as lines.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    columns = _spectrum_columns(progress, prefix)
+    frequencies = np.array([int(c.split("/")[1]) for c in columns])
+    values = progress[columns].to_numpy(dtype=float).T
+    xs = progress[x].astype(float).clip(lower=0.5).to_numpy()
+    edges = np.concatenate([xs, [xs[-1] * 1.05]])
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    mesh = ax.pcolormesh(edges, np.concatenate([frequencies - 0.5, [frequencies[-1] + 0.5]]), values,
+                         cmap="viridis", shading="flat")
+    fig.colorbar(mesh, ax=ax, label="norm of W_E in frequency k")
+    for name, (start, _end) in (phases or {}).items():
+        if start is not None and start > 0.5:
+            ax.axvline(start, color="white", ls="--", lw=0.8)
+            ax.text(start, frequencies[-1], f" {name}", color="white", fontsize=7, va="top")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{x} (log scale)")
+    ax.set_ylabel("frequency k")
+    ax.set_title(title or "Embedding Fourier spectrum over training")
+    fig.tight_layout()
+    return fig
+
+
+def plot_fourier_spectrum(
+    norms: dict[str, float] | pd.Series, key_frequencies: Sequence[int] = (), title: str | None = None,
+) -> Any:
+    """Bars of the norm of the embedding in each frequency (Nanda et al. Fig. 3a), key frequencies marked."""
+    plt = _pyplot()
+    items = sorted(((int(str(k).split("/")[-1]), float(v)) for k, v in dict(norms).items()))
+    keys = set(int(k) for k in key_frequencies)
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    ax.bar([k for k, _ in items], [v for _, v in items],
+           color=["tab:red" if k in keys else "tab:gray" for k, _ in items])
+    for k, v in items:
+        if k in keys:
+            ax.annotate(str(k), (k, v), ha="center", va="bottom", fontsize=8, color="tab:red")
+    ax.set_xlabel("frequency k (0 = constant)")
+    ax.set_ylabel("norm of W_E in frequency k")
+    ax.set_title(title or f"Final embedding spectrum; key frequencies (red): {sorted(keys)}")
+    fig.tight_layout()
+    return fig

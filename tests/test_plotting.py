@@ -37,3 +37,43 @@ def test_unknown_measure_and_axis(progress):
         plot_progress(progress, measures=["weight_entropy"])
     with pytest.raises(ValueError, match="x must be"):
         plot_progress(progress, x="time")
+
+
+@pytest.fixture
+def fourier_progress():
+    rows = {"epoch": [0, 10, 100, 1000], "train_loss": [4.0, 1.0, 0.01, 0.001],
+            "test_loss": [4.0, 9.0, 8.0, 0.01], "restricted_loss": [4.0, 3.9, 1.0, 0.01],
+            "excluded_loss": [4.0, 1.0, 2.0, 4.0], "fourier_gini": [0.1, 0.1, 0.3, 0.8],
+            "n_key_frequencies": [20, 20, 8, 5]}
+    for k in range(4):
+        rows[f"embedding_fourier_norms/{k}"] = [1.0, 1.0, 2.0 * k, 3.0 * k]
+    return pd.DataFrame(rows)
+
+
+def test_fourier_progress_shades_phases_and_adds_oinformation(fourier_progress):
+    from grokkit.plotting import plot_fourier_progress
+
+    oinfo = pd.DataFrame({"synergy": [-1.0, -3.0], "redundancy": [2.0, 1.0]},
+                         index=pd.Index([10, 1000], name="epoch"))
+    phases = {"memorisation": (0.5, 10), "circuit formation": (10, 100), "cleanup": (100, 1000)}
+    fig = plot_fourier_progress(fourier_progress, phases, oinfo=oinfo)
+    losses = fig.axes[0]
+    assert [line.get_label() for line in losses.lines] == [
+        "train loss", "test loss", "restricted loss", "excluded loss"]
+    assert losses.get_yscale() == "log" and losses.get_xscale() == "log"
+    assert len(losses.patches) == 3  # one shaded span per phase
+    assert any("O-information" in ax.get_ylabel() for ax in fig.axes)
+
+
+def test_spectrum_heatmap_and_bars(fourier_progress):
+    from grokkit.plotting import plot_fourier_spectrum, plot_fourier_spectrum_heatmap
+
+    fig = plot_fourier_spectrum_heatmap(fourier_progress)
+    mesh = fig.axes[0].collections[0]
+    assert mesh.get_array().shape == (4, 4)  # frequencies x recorded epochs
+    bars = plot_fourier_spectrum({"0": 0.1, "1": 3.0, "2": 0.2, "3": 2.5}, key_frequencies=[1, 3])
+    colours = [tuple(p.get_facecolor()) for p in bars.axes[0].patches]
+    assert colours[1] == colours[3] != colours[0]
+    with pytest.raises(ValueError, match="embedding_fourier_norms"):
+        plot_fourier_spectrum_heatmap(fourier_progress.drop(
+            columns=[c for c in fourier_progress if c.startswith("embedding")]))
