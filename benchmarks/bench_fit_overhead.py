@@ -20,7 +20,12 @@ and every epoch, interleaved (A, B, C, D, A, B, ...), and prints the ratios of
 medians: this box is shared and absolute times drift. (Every-epoch measures
 cost what the measures cost; the log schedule is what bounds them.)
 
+``--fourier`` adds, for the modular cases, grokkit with the default measures
+plus Nanda et al.'s Fourier measures (:data:`FOURIER_MEASURES`, log-spaced):
+their cost per recorded epoch must not dominate a log-spaced run.
+
     python benchmarks/bench_fit_overhead.py [--cases digits modular_mlp transformer] [--repeats 5]
+    python benchmarks/bench_fit_overhead.py --cases transformer --fourier
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ from grokkit.datasets import load_digits_split, make_modular
 from grokkit.progress import recorded_epochs
 
 SEED = 0
+#: grokkit.measures.fourier's registered measures (issue 13, point 4).
+FOURIER_MEASURES = ("embedding_fourier_norms", "n_key_frequencies", "fourier_gini", "restricted_loss",
+                    "excluded_loss")
 
 
 @dataclass
@@ -129,7 +137,7 @@ def hand_loop(case: Case, init: torch.nn.Module, est: Any) -> list[tuple[float, 
     return curve
 
 
-def run_case(case: Case, repeats: int) -> None:
+def run_case(case: Case, repeats: int, fourier: bool = False) -> None:
     torch.set_num_threads(case.threads)
     reference = grokkit_fit(case, None, keep_checkpoints=True)
     init = reference.module_at(0)
@@ -144,6 +152,9 @@ def run_case(case: Case, repeats: int) -> None:
         "grokkit, default measures (log)": lambda: grokkit_fit(case, "default"),
         "grokkit, default measures (every epoch)": lambda: grokkit_fit(case, "default", every=1),
     }
+    if fourier and case.name.startswith(("ModularTransformer", "Clauw")):
+        with_fourier = (*case.make().measures, *FOURIER_MEASURES)
+        runs["grokkit, default + Fourier measures (log)"] = lambda: grokkit_fit(case, with_fourier)
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
@@ -163,12 +174,14 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=sorted(all_cases), default=list(all_cases))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=None, help="override every case's epochs")
+    parser.add_argument("--fourier", action="store_true",
+                        help="also time the modular cases with the Fourier measures added")
     args = parser.parse_args()
     for name in args.cases:
         case = all_cases[name]
         if args.epochs:
             case.epochs = args.epochs
-        run_case(case, args.repeats)
+        run_case(case, args.repeats, fourier=args.fourier)
 
 
 if __name__ == "__main__":
