@@ -82,3 +82,16 @@ def test_lstm_alpha6_fits_training_set(summaries):
     start, end = headline["alpha6_weight_norm_start_end"]
     assert end < start  # weight decay shrinks the large initialisation
     assert 0.0 <= headline["alpha1_test_peak_acc"] <= 1.0
+
+
+def test_fourier_progress_measures_records_the_fourier_columns(summaries):
+    summary, out = summaries["fourier_progress_measures"]
+    progress = pd.read_csv(out / "progress.csv")
+    assert {"restricted_loss_final_keys", "excluded_loss_final_keys", "fourier_gini",
+            "embedding_fourier_norms/0"} <= set(progress.columns)
+    headline = summary["headline"]
+    assert headline["n_key_frequencies"] == len(headline["key_frequencies"]) >= 1
+    assert set(headline["key_frequencies"]) <= set(range(1, 13 // 2 + 1))
+    assert {"synergy", "redundancy"} <= set(pd.read_csv(out / "oinfo.csv").columns)
+    assert {"fig7_restricted_excluded_loss.png", "fourier_spectrum_over_training.png",
+            "fig3a_final_spectrum.png"} <= set(summary["files"])
