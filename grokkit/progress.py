@@ -17,9 +17,15 @@ from grokkit._validation import check_number
 
 #: Columns that lead every ``progress_`` table, in this order.
 BASE_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc")
-#: History keys written at every epoch that are not part of ``progress_``:
-#: skorch's batch list and the mean minibatch objective of the epoch.
-EPOCH_ONLY_KEYS = frozenset({"batches", "fit_loss"})
+#: The history key of the recorded training loss (the criterion on the whole
+#: training set in eval mode), ``progress_``'s ``train_loss``. The history's own
+#: ``train_loss`` is skorch's: the mean minibatch objective of the epoch.
+RECORDED_TRAIN_LOSS = "full_train_loss"
+#: History keys that are skorch's bookkeeping, not part of ``progress_``
+#: (``dur`` is wall time: a rerun would not give the same table).
+EPOCH_ONLY_KEYS = frozenset({
+    "batches", "train_loss", "train_loss_best", "valid_loss", "valid_loss_best", "train_batch_count", "dur",
+})
 #: Recorded epochs per decade when ``measure_every="log"``.
 LOG_POINTS_PER_DECADE = 20
 
@@ -57,17 +63,21 @@ def recorded_epochs(first: int, last: int, measure_every: int | str) -> set[int]
     return epochs
 
 
-def progress_frame(history: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per recorded epoch of a skorch ``History``.
+def progress_frame(history: Iterable[Mapping[str, Any]],
+                   initial: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per recorded epoch: ``initial`` (epoch 0), then the recorded rows of a skorch ``History``.
 
-    A row is recorded when it holds ``train_acc``; columns are
+    A history row is recorded when it holds ``train_acc``; columns are
     :data:`BASE_COLUMNS` (test columns only when an eval_set was given), then
     the measure columns in the order they were recorded.
     """
+    recorded = [row for row in history if "train_acc" in row]
+    if initial:
+        recorded.insert(0, initial)
     rows = [
-        {k: v for k, v in row.items() if k not in EPOCH_ONLY_KEYS}
-        for row in history
-        if "train_acc" in row
+        {("train_loss" if k == RECORDED_TRAIN_LOSS else k): v
+         for k, v in row.items() if k not in EPOCH_ONLY_KEYS}
+        for row in recorded
     ]
     frame = pd.DataFrame(rows)
     if frame.empty:

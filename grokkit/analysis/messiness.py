@@ -148,7 +148,7 @@ def default_decoder(layout: str = "paper") -> Any:
                                 measures=None)
     from torch.optim.lr_scheduler import StepLR
 
-    from grokkit.callbacks import LRScheduler
+    from skorch.callbacks import LRScheduler
 
     return GrokMLPRegressor(hidden_layer_sizes=(200, 200), activation="leaky_relu", optimizer="adam",
                             lr=1e-2, betas=(0.9, 0.99), weight_decay=0.0, batch_size=None, max_epochs=15_000,

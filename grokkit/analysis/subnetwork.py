@@ -59,6 +59,7 @@ def retrain_masked(
     mask_neurons(sub.module_, layer, keep)
     sub._initialize_optimizer()
     sub.history_.clear()
+    sub.initial_record_ = {}  # epoch 0 of the retraining: recorded afresh from the masked module
     sub.n_steps_ = 0
     sub.checkpoints_ = {}
     if max_epochs is not None:

@@ -5,8 +5,8 @@ from grokkit.callbacks.noise import InputNoise
 from grokkit.callbacks.norm import NormConstraint
 from grokkit.callbacks.progress_bar import EpochProgressBar
 from grokkit.callbacks.recording import ProgressRecorder
-from grokkit.callbacks.schedule import LRScheduler
+from grokkit.callbacks.stopping import StopWhenGrokked
 
 __all__ = [
-    "EpochProgressBar", "InputNoise", "LRScheduler", "NormConstraint", "ProgressRecorder", "SplitData",
+    "EpochProgressBar", "InputNoise", "NormConstraint", "ProgressRecorder", "SplitData", "StopWhenGrokked",
 ]

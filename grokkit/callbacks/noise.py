@@ -48,6 +48,8 @@ class InputNoise(Callback):
         net.module_.input_noise_std = self.sigma_
 
     def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        # set every epoch, so a run resumed from a checkpoint (sigma_ restored) trains with it
+        net.module_.input_noise_std = self.sigma_
         self._correct = torch.zeros((), device=net.device_, dtype=torch.long)
         self._seen = 0
 

@@ -8,22 +8,26 @@ from skorch.callbacks import Callback
 
 from grokkit.callbacks.data import SplitData
 from grokkit.measures.registry import MeasureContext, resolve_measures
-from grokkit.progress import recorded_epochs
+from grokkit.progress import RECORDED_TRAIN_LOSS, recorded_epochs
 
 
 class ProgressRecorder(Callback):
-    """Write one ``progress_`` row at every recorded epoch.
+    """Write one ``progress_`` row at every recorded epoch; own epoch 0 and the kept checkpoints.
 
-    At an epoch of the ``measure_every`` schedule (and at epoch 0, the state
-    right after initialisation) it runs the module once on the training set in
-    eval mode, capturing the hidden activations with forward hooks only if a
-    measure needs them, records ``step``, ``train_loss``, ``train_acc``, the same
-    on the eval set when there is one, then every measure, all into
-    ``net.history``. The outputs and activations are shared by all measures.
+    At an epoch of the ``measure_every`` schedule it runs the module once on
+    the training set in eval mode, capturing the hidden activations with
+    forward hooks only if a measure needs them, and records ``step``, the
+    training loss and ``train_acc``, the same on the eval set when there is one
+    (``test_loss``, ``test_acc``, and skorch's ``valid_loss``/``valid_loss_best``),
+    then every measure, all into ``net.history``. The outputs and activations
+    are shared by all measures. The state right after initialisation (epoch
+    0) goes to ``net.initial_record_`` instead of the history, whose rows are
+    the epochs trained (skorch's convention).
 
     It relies on the net offering ``module_``, ``history``, ``n_steps_``,
-    ``evaluate_outputs(X, activations)``, ``loss_value(outputs, split)``,
-    ``accuracy(outputs, split)`` and ``task_info()`` (grokkit's estimators do).
+    ``initial_record_``, ``checkpoints_``, ``evaluate_outputs(X, activations)``,
+    ``loss_value(outputs, split)``, ``accuracy(outputs, split)``,
+    ``record_with_best(key, value)`` and ``task_info()`` (grokkit's estimators do).
 
     Parameters
     ----------
@@ -50,59 +54,56 @@ class ProgressRecorder(Callback):
         self.schedule_: set[int] = set()
         return self
 
-    def on_train_begin(
-        self,
-        net: Any,
-        epochs: int = 0,
-        dataset_train: SplitData | None = None,
-        dataset_valid: SplitData | None = None,
-        **kwargs: Any,
-    ) -> None:
-        done = net.history[-1]["epoch"] if len(net.history) else None
-        if done is None:
-            net.history.new_epoch()
-            net.history.record("epoch", 0)
-            self.record(net, dataset_train, dataset_valid)
-            done = 0
-        self.schedule_ = recorded_epochs(done + 1, done + epochs, self.measure_every)
+    def on_train_begin(self, net: Any, epochs: int = 0, dataset_train: SplitData | None = None,
+                       dataset_valid: SplitData | None = None, **kwargs: Any) -> None:
+        if not net.initial_record_:
+            self.record(net, dataset_train, dataset_valid, initial=True)
+        self._epochs = epochs
+        self.schedule_ = set()
 
-    def on_epoch_end(
-        self,
-        net: Any,
-        dataset_train: SplitData | None = None,
-        dataset_valid: SplitData | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
+        if not self.schedule_:
+            # the first epoch of this fit: the schedule starts here (after any
+            # callback, such as LoadInitState, has loaded an earlier history)
+            first = net.history[-1]["epoch"]
+            self.schedule_ = recorded_epochs(first, first + self._epochs - 1, self.measure_every)
+
+    def on_epoch_end(self, net: Any, dataset_train: SplitData | None = None,
+                     dataset_valid: SplitData | None = None, **kwargs: Any) -> None:
         if net.history[-1]["epoch"] in self.schedule_:
             self.record(net, dataset_train, dataset_valid)
 
-    def record(self, net: Any, train: SplitData, valid: SplitData | None) -> None:
-        """Record the current state as a row of the current history epoch."""
+    def record(self, net: Any, train: SplitData, valid: SplitData | None, initial: bool = False) -> None:
+        """Record the current state: a row of the current history epoch, or epoch 0."""
         history = net.history
+        row: dict[str, float] = {}
         outputs, activations = net.evaluate_outputs(train.X, activations=self.needs_activations_)
-        history.record("step", net.n_steps_)
-        history.record("train_loss", net.loss_value(outputs, train))
-        history.record("train_acc", net.accuracy(outputs, train))
+        row["step"] = net.n_steps_
+        row[RECORDED_TRAIN_LOSS] = net.loss_value(outputs, train)
+        row["train_acc"] = net.accuracy(outputs, train)
         evaluated = [(train.X, outputs)]
         if valid is not None:
             valid_outputs, _ = net.evaluate_outputs(valid.X, activations=False)
-            history.record("test_loss", net.loss_value(valid_outputs, valid))
-            history.record("test_acc", net.accuracy(valid_outputs, valid))
+            row["test_loss"] = net.loss_value(valid_outputs, valid)
+            row["test_acc"] = net.accuracy(valid_outputs, valid)
             evaluated.append((valid.X, valid_outputs))
-        context = MeasureContext(
-            module=net.module_,
-            X=train.X,
-            y=train.y,
-            activations=activations,
-            logits=outputs,
-            task=net.task_info(),
-            evaluated=evaluated,
-        )
+        context = MeasureContext(module=net.module_, X=train.X, y=train.y, activations=activations,
+                                 logits=outputs, task=net.task_info(), evaluated=evaluated)
         for measure in self.measures_:
-            for column, value in measure(context).items():
-                history.record(column, value)
+            row.update(measure(context))
+        epoch = 0 if initial else history[-1]["epoch"]
+        if initial:
+            net.initial_record_ = {"epoch": 0, **row}
+        else:
+            for key, value in row.items():
+                history.record(key, value)
+            if valid is not None:
+                history.new_batch()
+                history.record_batch("valid_loss", row["test_loss"])
+                history.record_batch("valid_batch_size", len(valid))
+                net.record_with_best("valid_loss", row["test_loss"])
         if self.keep_checkpoints:
-            net.checkpoints_[history[-1]["epoch"]] = {
+            net.checkpoints_[epoch] = {
                 key: value.detach().to("cpu", copy=True) for key, value in net.module_.state_dict().items()
             }
 

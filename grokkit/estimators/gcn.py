@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
-from grokkit._validation import check_options
 from grokkit.callbacks import SplitData
-from grokkit.estimators.base import _SHARED_DOC
+from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import check_eval_set
+from grokkit.estimators.params import Param, as_sizes, sizes_constraint
 from grokkit.estimators.regressor import GrokRegressor
 from grokkit.models.gcn import GCNNet, pack_graphs
 
@@ -84,7 +83,7 @@ class GrokGCNRegressor(GrokRegressor):
         over each graph's real nodes (``activation_sparsity/conv1`` ...).
         ``circuit_complexity`` compares softmax distributions and means
         nothing for one regression output.
-{_SHARED_DOC}
+{SHARED_DOC}
     Attributes
     ----------
     n_features_in_ : int
@@ -103,42 +102,14 @@ class GrokGCNRegressor(GrokRegressor):
     (5,)
     """
 
-    def __init__(
-        self,
-        hidden_channels: Sequence[int] = (32, 16),
-        readout: str = "sum",
-        accuracy_threshold: float = 0.01,
-        loss: str = "mse",
-        weight_decay: float = 0.0,
-        batch_size: int | None = 32,
-        max_epochs: int = 3000,
-        measures: Sequence[Any] | None = ("weight_norm", "weight_entropy", "activation_sparsity"),
-        **kwargs: Any,
-    ) -> None:
-        self.hidden_channels = hidden_channels
-        self.readout = readout
-        self.accuracy_threshold = accuracy_threshold
-        super().__init__(loss=loss, weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
-                         measures=measures, **kwargs)
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        channels = self.hidden_channels
-        if isinstance(channels, (int, np.integer)):
-            channels = (channels,)
-        if not isinstance(channels, Sequence) or not channels or not all(
-            isinstance(c, (int, np.integer)) and not isinstance(c, bool) and c > 0 for c in channels
-        ):
-            raise ValueError(f"hidden_channels must be a non-empty sequence of positive ints; got "
-                             f"{self.hidden_channels!r}.")
-        check_options("readout", self.readout, ("sum", "mean"))
-
-    def _channels(self) -> tuple[int, ...]:
-        channels = self.hidden_channels
-        return (int(channels),) if isinstance(channels, (int, np.integer)) else tuple(map(int, channels))
+    _params = {
+        "hidden_channels": Param((32, 16), (sizes_constraint(allow_empty=False),)),
+        "readout": Param("sum", (StrOptions({"sum", "mean"}),)),
+    }
+    _defaults = {"accuracy_threshold": 0.01, "weight_decay": 0.0, "batch_size": 32, "max_epochs": 3000}
 
     def build_module(self) -> nn.Module:
-        return GCNNet(self.n_features_in_, self.n_outputs_, self._channels(), self.readout)
+        return GCNNet(self.n_features_in_, self.n_outputs_, as_sizes(self.hidden_channels), self.readout)
 
     # ------------------------------------------------------------------ inputs
     def _packed(self, X: Any, name: str, reset: bool) -> np.ndarray:
@@ -190,12 +161,8 @@ class GrokGCNRegressor(GrokRegressor):
                              mask.sum(dim=1, keepdim=True)], dim=1)
         return summary.to(self.module_dtype_)
 
-    def _predict_outputs(self, X: Any) -> torch.Tensor:
-        check_is_fitted(self)
-        packed = self._packed(X, "X", reset=False)
-        tensor = torch.tensor(packed, device=self.device_, dtype=self.module_dtype_)
-        outputs, _ = self.evaluate_outputs(tensor)
-        return outputs
+    def _validate_predict_inputs(self, X: Any) -> Any:
+        return self._packed(X, "X", reset=False)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

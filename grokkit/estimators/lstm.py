@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
 from skorch.callbacks import Callback, GradientNormClipping
 from torch import nn
 
-from grokkit._validation import check_number
-from grokkit.estimators.base import _SHARED_DOC
+from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier
+from grokkit.estimators.params import Param, positive
 from grokkit.models.lstm import LSTMTextNet
 
 #: Documents run through the LSTM at once when evaluating (outputs are
@@ -98,7 +99,7 @@ class GrokLSTMClassifier(GrokClassifier):
         below τ = 0.1, and LSTM outputs lie in (−1, 1), so negative outputs count
         as inactive. ``circuit_complexity`` ablates every weight matrix in turn
         (embedding, the LSTM's ``weight_ih_l*``/``weight_hh_l*``, fc).
-{_SHARED_DOC}
+{SHARED_DOC}
     Notes
     -----
     ``input_noise`` perturbs the token embeddings in training mode. The
@@ -130,42 +131,15 @@ class GrokLSTMClassifier(GrokClassifier):
     _input_dtype = np.int64
     _eval_chunk = LSTM_EVAL_CHUNK
 
-    def __init__(
-        self,
-        vocab_size: int = 1000,
-        embedding_dim: int = 64,
-        hidden_size: int = 256,
-        num_layers: int = 2,
-        dropout: float = 0.0,
-        clip_grad_norm: float | None = 5.0,
-        loss: str = "bce",
-        lr: float = 3e-4,
-        weight_decay: float = 0.0,
-        batch_size: int | None = 50,
-        max_epochs: int = 5000,
-        measures: Sequence[Any] | None = (
-            "weight_norm", "weight_entropy", "activation_sparsity", "circuit_complexity",
-        ),
-        **kwargs: Any,
-    ) -> None:
-        self.vocab_size = vocab_size
-        self.embedding_dim = embedding_dim
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.dropout = dropout
-        self.clip_grad_norm = clip_grad_norm
-        super().__init__(loss=loss, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
-                         max_epochs=max_epochs, measures=measures, **kwargs)
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_number("vocab_size", self.vocab_size, low=2, integer=True)
-        check_number("embedding_dim", self.embedding_dim, low=1, integer=True)
-        check_number("hidden_size", self.hidden_size, low=1, integer=True)
-        check_number("num_layers", self.num_layers, low=1, integer=True)
-        check_number("dropout", self.dropout, low=0, high=1, high_inclusive=False)
-        if self.clip_grad_norm is not None:
-            check_number("clip_grad_norm", self.clip_grad_norm, low=0, low_inclusive=False)
+    _params = {
+        "vocab_size": Param(1000, (Interval(Integral, 2, None, closed="left"),)),
+        "embedding_dim": Param(64, (Interval(Integral, 1, None, closed="left"),)),
+        "hidden_size": Param(256, (Interval(Integral, 1, None, closed="left"),)),
+        "num_layers": Param(2, (Interval(Integral, 1, None, closed="left"),)),
+        "dropout": Param(0.0, (Interval(Real, 0, 1, closed="left"),)),
+        "clip_grad_norm": Param(5.0, (None, positive())),
+    }
+    _defaults = {"lr": 3e-4, "weight_decay": 0.0, "batch_size": 50, "max_epochs": 5000}
 
     # ------------------------------------------------------------------ inputs
     def _validate_inputs(self, X: Any, y: Any = None, reset: bool = True) -> Any:
@@ -213,9 +187,6 @@ class GrokLSTMClassifier(GrokClassifier):
         return counts / counts.sum(dim=1, keepdim=True).clamp_min(1)
 
     # -------------------------------------------------------------- evaluation
-    def _predict_outputs(self, X: Any) -> torch.Tensor:
-        check_is_fitted(self)
-        X = self._validate_inputs(X, reset=False)
-        outputs, _ = self.evaluate_outputs(torch.tensor(X, device=self.device_))
-        return outputs
+    def _validate_predict_inputs(self, X: Any) -> Any:
+        return self._validate_inputs(X, reset=False)
 

@@ -2,43 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 from torch import nn
 
-from grokkit._validation import check_number
 from grokkit.callbacks import SplitData
-from grokkit.estimators.base import _SHARED_DOC
+from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier, check_eval_set
+from grokkit.estimators.params import Param, as_sizes, sizes_constraint
 from grokkit.estimators.regressor import GrokRegressor
 from grokkit.models.mlp import ACTIVATIONS, MLP
 
 
-def _check_mlp_params(est: Any) -> None:
-    sizes = est.hidden_layer_sizes
-    if isinstance(sizes, (int, np.integer)):
-        sizes = (sizes,)
-    if not isinstance(sizes, Sequence) or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes
-    ):
-        raise ValueError(
-            f"hidden_layer_sizes must be a sequence of positive ints; got {est.hidden_layer_sizes!r}."
-        )
-    if est.activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {est.activation!r}."
-        )
-    check_number("dropout", est.dropout, low=0, high=1, high_inclusive=False)
+class MLPParams:
+    """The parameters of the feed-forward networks (declared once for both MLP estimators)."""
+
+    _params = {
+        "hidden_layer_sizes": Param((200, 200), (sizes_constraint(),)),
+        "activation": Param("relu", (StrOptions(set(ACTIVATIONS)),)),
+        "dropout": Param(0.0, (Interval(Real, 0, 1, closed="left"),)),
+        "zero_last": Param(False, ("boolean",)),
+    }
+
+    def build_module(self) -> nn.Module:
+        return MLP(self.n_features_in_, self.n_outputs_, as_sizes(self.hidden_layer_sizes),
+                   self.activation, self.dropout, zero_last=self.zero_last)
 
 
-def _hidden_sizes(sizes: Any) -> tuple[int, ...]:
-    return (int(sizes),) if isinstance(sizes, (int, np.integer)) else tuple(int(s) for s in sizes)
-
-
-class GrokMLPClassifier(GrokClassifier):
+class GrokMLPClassifier(MLPParams, GrokClassifier):
     __doc__ = f"""Multi-layer perceptron classifier that can grok.
 
     The Omnigrok MNIST setting (Liu, Michaud & Tegmark §4, App. A) is
@@ -56,7 +51,7 @@ class GrokMLPClassifier(GrokClassifier):
         Initialise the last layer at zero (Clauw et al. for α = 8).
     loss : {{"cross_entropy", "mse"}}, default="cross_entropy"
         ``"mse"`` compares the outputs with one-hot targets (Omnigrok).
-{_SHARED_DOC}
+{SHARED_DOC}
     Attributes
     ----------
     classes_ : ndarray
@@ -82,30 +77,9 @@ class GrokMLPClassifier(GrokClassifier):
     ['epoch', 'step', 'train_loss', 'train_acc', 'test_loss', 'test_acc']
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Sequence[int] = (200, 200),
-        activation: str = "relu",
-        dropout: float = 0.0,
-        zero_last: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.zero_last = zero_last
-        super().__init__(**kwargs)
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        _check_mlp_params(self)
-
-    def build_module(self) -> nn.Module:
-        return MLP(self.n_features_in_, self.n_outputs_, _hidden_sizes(self.hidden_layer_sizes),
-                   self.activation, self.dropout, zero_last=self.zero_last)
 
 
-class GrokMLPRegressor(GrokRegressor):
+class GrokMLPRegressor(MLPParams, GrokRegressor):
     __doc__ = f"""Multi-layer perceptron regressor that can grok (Omnigrok's teacher–student, §3).
 
     Regression has no accuracy of its own; as in Omnigrok §3, a sample counts
@@ -123,7 +97,7 @@ class GrokMLPRegressor(GrokRegressor):
         threshold that reproduces Omnigrok's teacher–student notebook).
     loss : {{"mse"}}, default="mse"
     measures : sequence, default=("weight_norm", "weight_entropy", "activation_sparsity")
-{_SHARED_DOC}
+{SHARED_DOC}
     Attributes
     ----------
     n_features_in_ : int
@@ -132,31 +106,6 @@ class GrokMLPRegressor(GrokRegressor):
         As for :class:`GrokMLPClassifier`.
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Sequence[int] = (200, 200),
-        activation: str = "relu",
-        dropout: float = 0.0,
-        zero_last: bool = False,
-        accuracy_threshold: float = 1e-3,
-        loss: str = "mse",
-        measures: Sequence[Any] | None = ("weight_norm", "weight_entropy", "activation_sparsity"),
-        **kwargs: Any,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.dropout = dropout
-        self.zero_last = zero_last
-        self.accuracy_threshold = accuracy_threshold
-        super().__init__(loss=loss, measures=measures, **kwargs)
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        _check_mlp_params(self)
-
-    def build_module(self) -> nn.Module:
-        return MLP(self.n_features_in_, self.n_outputs_, _hidden_sizes(self.hidden_layer_sizes),
-                   self.activation, self.dropout, zero_last=self.zero_last)
 
     def _encode_train(self, X: Any, y: Any, reset: bool = True) -> SplitData:
         X, y = validate_data(self, X, y, dtype=self._input_dtype, multi_output=True,

@@ -9,20 +9,35 @@ integer pairs of shape (n, 2) and have all ``p`` residues as classes; they know
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 from torch import nn
 
-from grokkit._validation import check_number
 from grokkit.datasets.modular import resolve_operation, validate_pairs
-from grokkit.estimators.base import _SHARED_DOC
+from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier
+from grokkit.estimators.mlp import MLPParams
+from grokkit.estimators.params import (
+    MODULAR_MLP_MEASURES,
+    TRANSFORMER_MEASURES,
+    Param,
+    Satisfies,
+    as_sizes,
+)
+from grokkit.models.mlp import ACTIVATIONS
 from grokkit.models.onehot_mlp import OneHotPairMLP
 from grokkit.models.transformer import ModularTransformerNet
+
+
+def _known_operation(name: Any) -> bool:
+    resolve_operation(name)
+    return True
+
 
 _MODULAR_DOC = """
     p : int
@@ -41,12 +56,12 @@ class _ModularClassifier(GrokClassifier):
     """Input validation, classes and task facts shared by the modular estimators."""
 
     _input_dtype = np.int64
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_number("p", self.p, low=2, integer=True)
-        resolve_operation(self.operation)
-        check_number("abelian_penalty", self.abelian_penalty, low=0)
+    _params = {
+        "p": Param(97, (Interval(Integral, 2, None, closed="left"),)),
+        "operation": Param("add", (Satisfies(_known_operation, "a name of grokkit.datasets.OPERATIONS"),)),
+        "abelian_penalty": Param(0.0, (Interval(Real, 0, np.inf, closed="left"),)),
+    }
+    _defaults = {"betas": (0.9, 0.98), "batch_size": -1}
 
     def _validate_inputs(self, X: Any, y: Any = None, reset: bool = True) -> Any:
         if y is None:
@@ -62,9 +77,18 @@ class _ModularClassifier(GrokClassifier):
         return X if y is None else (X, y)
 
     def _classes_from(self, y: np.ndarray) -> np.ndarray:
-        if np.asarray(y).dtype.kind not in "iu" and not np.array_equal(y, np.round(y)):
-            raise ValueError(f"y must hold residues 0..{self.p - 1}; got non-integer labels.")
+        y = np.asarray(y)
+        if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.array_equal(y, np.round(y))):
+            raise ValueError(f"y must hold the residues 0..{self.p - 1} as integers; got "
+                             f"{'non-integer' if y.dtype.kind == 'f' else y.dtype.name} labels.")
         return np.arange(int(self.p))
+
+    def _encode_labels(self, y: np.ndarray, name: str) -> np.ndarray:
+        y = np.asarray(y)
+        if y.dtype.kind not in "iuf":
+            raise ValueError(f"{name} must hold the residues 0..{self.p - 1} as integers; got "
+                             f"{y.dtype.name} labels.")
+        return super()._encode_labels(y, name)
 
     def _classes_text(self) -> str:
         return f"0..{int(self.p) - 1} (p = {self.p})"
@@ -85,7 +109,7 @@ class _ModularClassifier(GrokClassifier):
         return loss
 
 
-class ModularMLPClassifier(_ModularClassifier):
+class ModularMLPClassifier(MLPParams, _ModularClassifier):
     __doc__ = f"""One-hot MLP on modular arithmetic: the setting of Clauw et al.
 
     The input is onehot(a) ‖ onehot(b) (2p dims); the first layer applied to
@@ -104,7 +128,7 @@ class ModularMLPClassifier(_ModularClassifier):
     dropout : float, default=0.0
     zero_last : bool, default=False
         Clauw et al. start the last layer at zero for α = 8.
-{_MODULAR_DOC}{_SHARED_DOC}
+{_MODULAR_DOC}{SHARED_DOC}
     Examples
     --------
     >>> from grokkit.datasets import make_modular
@@ -114,42 +138,12 @@ class ModularMLPClassifier(_ModularClassifier):
     True
     """
 
-    def __init__(
-        self,
-        p: int = 97,
-        hidden_layer_sizes: Sequence[int] = (250,),
-        activation: str = "relu",
-        bias: bool = False,
-        dropout: float = 0.0,
-        zero_last: bool = False,
-        operation: str = "add",
-        abelian_penalty: float = 0.0,
-        lr: float = 0.03,
-        weight_decay: float = 0.1,
-        betas: tuple[float, float] = (0.9, 0.98),
-        batch_size: int | None = -1,
-        max_epochs: int = 4000,
-        measures: Sequence[Any] | None = (
-            "weight_norm", "weight_entropy", "activation_sparsity", "circuit_complexity",
-            "commutativity",
-        ),
-        **kwargs: Any,
-    ) -> None:
-        self.p = p
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.bias = bias
-        self.dropout = dropout
-        self.zero_last = zero_last
-        self.operation = operation
-        self.abelian_penalty = abelian_penalty
-        super().__init__(lr=lr, weight_decay=weight_decay, betas=betas, batch_size=batch_size,
-                         max_epochs=max_epochs, measures=measures, **kwargs)
+    _params = {"bias": Param(False, ("boolean",))}
+    _defaults = {"hidden_layer_sizes": (250,), "lr": 0.03, "weight_decay": 0.1, "max_epochs": 4000,
+                 "measures": MODULAR_MLP_MEASURES}
 
     def build_module(self) -> nn.Module:
-        sizes = self.hidden_layer_sizes
-        sizes = (int(sizes),) if isinstance(sizes, (int, np.integer)) else tuple(sizes)
-        return OneHotPairMLP(int(self.p), sizes, self.activation, bias=self.bias,
+        return OneHotPairMLP(int(self.p), as_sizes(self.hidden_layer_sizes), self.activation, bias=self.bias,
                              zero_last=self.zero_last, dropout=self.dropout)
 
 
@@ -174,41 +168,19 @@ class ModularTransformer(_ModularClassifier):
     n_layers : int, default=1
     act : str, default="relu"
     use_layernorm : bool, default=False
-{_MODULAR_DOC}{_SHARED_DOC}
+{_MODULAR_DOC}{SHARED_DOC}
     """
 
-    def __init__(
-        self,
-        p: int = 113,
-        d_model: int = 128,
-        n_heads: int = 4,
-        d_mlp: int = 512,
-        n_layers: int = 1,
-        act: str = "relu",
-        use_layernorm: bool = False,
-        operation: str = "add",
-        abelian_penalty: float = 0.0,
-        lr: float = 1e-3,
-        weight_decay: float = 1.0,
-        betas: tuple[float, float] = (0.9, 0.98),
-        batch_size: int | None = -1,
-        max_epochs: int = 15000,
-        measures: Sequence[Any] | None = (
-            "weight_norm", "weight_entropy", "activation_sparsity", "commutativity",
-        ),
-        **kwargs: Any,
-    ) -> None:
-        self.p = p
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.d_mlp = d_mlp
-        self.n_layers = n_layers
-        self.act = act
-        self.use_layernorm = use_layernorm
-        self.operation = operation
-        self.abelian_penalty = abelian_penalty
-        super().__init__(lr=lr, weight_decay=weight_decay, betas=betas, batch_size=batch_size,
-                         max_epochs=max_epochs, measures=measures, **kwargs)
+    _params = {
+        "d_model": Param(128, (Interval(Integral, 1, None, closed="left"),)),
+        "n_heads": Param(4, (Interval(Integral, 1, None, closed="left"),)),
+        "d_mlp": Param(512, (Interval(Integral, 1, None, closed="left"),)),
+        "n_layers": Param(1, (Interval(Integral, 1, None, closed="left"),)),
+        "act": Param("relu", (StrOptions(set(ACTIVATIONS)),)),
+        "use_layernorm": Param(False, ("boolean",)),
+    }
+    _defaults = {"p": 113, "lr": 1e-3, "weight_decay": 1.0, "max_epochs": 15000,
+                 "measures": TRANSFORMER_MEASURES}
 
     def build_module(self) -> nn.Module:
         return ModularTransformerNet(p=int(self.p), d_model=self.d_model, n_heads=self.n_heads,

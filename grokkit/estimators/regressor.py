@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin
 
-from grokkit._validation import check_number
 from grokkit.callbacks import SplitData
 from grokkit.estimators.base import GrokNet
+from grokkit.estimators.params import REGRESSION_MEASURES, Param, positive
 
 
 class GrokRegressor(RegressorMixin, GrokNet):
@@ -24,10 +24,8 @@ class GrokRegressor(RegressorMixin, GrokNet):
     """
 
     _losses = ("mse",)
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_number("accuracy_threshold", self.accuracy_threshold, low=0, low_inclusive=False)
+    _params = {"accuracy_threshold": Param(1e-3, (positive(),))}
+    _defaults = {"measures": REGRESSION_MEASURES}
 
     @staticmethod
     def _split(X: np.ndarray, y: np.ndarray) -> SplitData:

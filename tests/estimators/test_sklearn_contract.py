@@ -29,9 +29,9 @@ def test_constructor_stores_parameters_unchanged():
 
 
 def test_clone_and_params_round_trip_including_prefixed_arguments():
-    est = GrokMLPClassifier(alpha=8.0, weight_decay=0.1, optimizer__betas=(0.9, 0.98))
+    est = GrokMLPClassifier(alpha=8.0, weight_decay=0.1, optimizer__eps=1e-6)
     params = est.get_params()
-    assert params["alpha"] == 8.0 and params["optimizer__betas"] == (0.9, 0.98)
+    assert params["alpha"] == 8.0 and params["optimizer__eps"] == 1e-6
     twin = clone(est)
     assert twin.get_params() == params and twin is not est
     twin.set_params(weight_decay=1.0, lr=0.5)
@@ -40,10 +40,19 @@ def test_clone_and_params_round_trip_including_prefixed_arguments():
 
 def test_prefixed_optimizer_arguments_reach_the_optimizer(blobs):
     X, y = blobs
-    est = GrokMLPClassifier(hidden_layer_sizes=(4,), max_epochs=1, optimizer__betas=(0.9, 0.98),
-                            weight_decay=0.3).fit(X, y)
+    est = GrokMLPClassifier(hidden_layer_sizes=(4,), max_epochs=1, optimizer__eps=1e-6,
+                            betas=(0.9, 0.98), weight_decay=0.3).fit(X, y)
     group = est.optimizer_.param_groups[0]
-    assert group["betas"] == (0.9, 0.98) and group["weight_decay"] == 0.3
+    assert group["eps"] == 1e-6 and group["betas"] == (0.9, 0.98) and group["weight_decay"] == 0.3
+
+
+@pytest.mark.parametrize("prefixed, plain", [("optimizer__betas", "betas"), ("optimizer__lr", "lr"),
+                                             ("optimizer__weight_decay", "weight_decay")])
+def test_betas_lr_and_weight_decay_are_settable_one_way_only(blobs, prefixed, plain):
+    X, y = blobs
+    est = GrokMLPClassifier(hidden_layer_sizes=(4,), max_epochs=1, **{prefixed: 0.5})
+    with pytest.raises(ValueError, match=f"{prefixed} sets {plain} a second way"):
+        est.fit(X, y)
 
 
 def test_grid_search_over_weight_decay_in_parallel(blobs):

@@ -1,0 +1,113 @@
+"""The docstring section every grokkit estimator shares (its shared parameters)."""
+
+SHARED_DOC = """
+    alpha : float, default=1.0
+        Omnigrok's **initialisation scale**: after PyTorch's default
+        initialisation every parameter (biases included) is multiplied by α
+        (Liu, Michaud & Tegmark, §2). α = 8 with weight decay makes MNIST grok.
+        This is *not* scikit-learn ``MLPClassifier``'s ``alpha`` (an L2 penalty):
+        for that, use ``weight_decay`` or ``norm_penalty``.
+    weight_decay : float, default=0.01
+        Decoupled weight decay γ of AdamW (L2 for ``optimizer="adam"``/``"sgd"``).
+        Omnigrok: time to generalise ∝ 1/γ.
+    lr : float, default=1e-3
+    betas : (float, float), default=(0.9, 0.999)
+        Adam/AdamW moment decay rates; the modular settings use (0.9, 0.98)
+        (Nanda et al., Clauw et al.). Ignored by SGD.
+    optimizer : {"adamw", "adam", "sgd"} or torch optimizer class, default="adamw"
+        Extra optimizer arguments go through skorch's prefix, e.g.
+        ``optimizer__eps=1e-6`` (``lr``, ``weight_decay`` and ``betas`` are set
+        by their own parameters only).
+    max_epochs : int
+    batch_size : int or None, default=200
+        ``-1`` or ``None`` = full batch (one step per epoch).
+    constrain_norm : bool or float, default=False
+        ``True`` keeps ‖θ‖₂ at its initial value, a float keeps it at that
+        value: after every optimizer step all parameters are rescaled
+        (Omnigrok's constrained runs, which remove grokking). Use with
+        ``weight_decay=0``.
+    norm_penalty : float, default=0.0
+        δ in L + δ‖θ‖²₂. A negative δ pushes the norm *up* (Golechha §3: the
+        network still groks while its norm grows; δ = −2e-10 there).
+    input_noise : (float, float) or None, default=None
+        Tan & Huang's adaptive input noise (§3.2): train on inputs (token
+        embeddings for token models) plus N(0, σ²) with
+        σ = max(λ₁ (1 − train acc), λ₂), updated every epoch. Speeds up
+        generalisation (their Fig. 3). Evaluation uses clean inputs.
+    mi_penalty : float, default=0.0
+        Weight w of Tan & Huang's MI-regularised training (§4.3, Fig. 8): the
+        loss becomes L − w · I(X; f(X)), with I the matrix mutual information
+        (order 1) between the inputs and the outputs, differentiable, on a
+        random subsample of ``MI_PENALTY_SAMPLES`` = 256 rows of each minibatch.
+        Maximising it speeds up generalisation in their experiments.
+    measures : sequence, default: the Golechha progress measures
+        Names from :func:`grokkit.measures.available_measures`, ``(name,
+        params)`` pairs, or callables ``f(module, X, y) -> float | dict``.
+        Each becomes one or more ``progress_`` columns.
+    measure_every : int or "log", default="log"
+        Record ``progress_`` every k epochs, or at ~20 log-spaced epochs per
+        decade (plus the first and last).
+    keep_checkpoints : bool, default=False
+        Keep a CPU copy of the parameters at every recorded epoch in
+        ``checkpoints_`` (epoch -> state dict); :meth:`module_at` rebuilds the
+        module at any of them, e.g. for ``OInformationAnalyzer`` over a run.
+    checkpoint_dir : str, path or None, default=None
+        Make the run resumable: at every recorded epoch ``fit`` writes
+        ``checkpoint.pt`` (module, optimizer, history, step count, every RNG
+        and shuffle state, callback states such as the input-noise σ and
+        learning-rate schedules) and ``progress.csv`` there, each atomically
+        (written to a temporary name, then ``os.replace``). A later ``fit`` with
+        the same parameters and data continues from the last checkpoint (a
+        larger ``max_epochs`` extends the run) and trains only the remaining
+        epochs; its ``progress_`` equals an uninterrupted run's. A checkpoint
+        of other parameters or data raises ``ValueError``: a run is never
+        silently restarted or mixed with another.
+    device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
+        ``"auto"`` picks CUDA when available.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating dtype of the parameters and of float inputs/targets. Omnigrok's
+        and Nanda et al.'s public code train in float64: in float32 the
+        ModularTransformer's train loss, 3.7e-7 at epoch 1 500, jumped tenfold
+        twice (up to 0.9) by epoch 3 000; in float64 it did not. float64 costs
+        about 2x per step on CPU. The initial parameters are the float32 ones
+        cast, so both start from the same point.
+    flush_denormal : bool, default=False
+        Flush subnormal floats to zero on the CPU during ``fit`` (switched
+        off afterwards). Long runs whose gradients vanish (train loss near
+        zero, norm-constrained runs) fill Adam's state with subnormals, which
+        x86 CPUs process many times slower; flushing only changes values below
+        1.2e-38. The switch is per thread: it takes full effect when torch
+        runs on one thread (as ``ReducedLandscape`` grid points do; measured on
+        the constrained transformer: 89 ms/step throughout vs 88 → 181 without),
+        but OpenMP worker threads that already exist keep subnormals. For
+        multi-threaded runs call ``torch.set_flush_denormal(True)`` at the top
+        of the script, before torch starts its thread pool (measured: 47 → 43
+        ms/step vs 50 → 118 without, 2 threads). No effect on CUDA.
+    compile : bool, default=False
+        Run the training step's forward through :func:`torch.compile`
+        (options as skorch's prefixed parameters: ``compile__mode="max-autotune"``,
+        ``compile__backend=...``). Only the training forward is compiled:
+        evaluation, measures and their forward hooks use the eager module,
+        which shares the parameters, so ``module_``, checkpoints and pickles
+        are unchanged. It is meant for larger models on GPU; on this project's
+        2-core CPU it made the modular MLP slower (10 vs 4.7 ms/step). An
+        adaptive ``input_noise`` changes σ every epoch, which recompiles.
+    random_state : int, RandomState or None, default=None
+        Seeds the initialisation, the minibatch order, dropout and the measures.
+    verbose : int, default=0
+        ``1`` shows a tqdm bar over epochs with train/test accuracy.
+    on_divergence : {"raise", "warn"}, default="raise"
+        A non-finite loss (common at large α) stops training either way;
+        ``progress_`` keeps every row up to and including the failed epoch.
+        ``"raise"`` then raises :class:`TrainingDiverged` (a ``ValueError``;
+        ``GridSearchCV`` scores such a fit with ``error_score``), ``"warn"``
+        warns and returns the stopped estimator with ``diverged_ = True``.
+    callbacks : list of skorch callbacks, optional
+        Added after grokkit's own (norm constraint, input noise, recorder,
+        progress bar). Stock skorch callbacks work: the history has skorch's
+        ``train_loss`` (mean training objective of the epoch), ``batches``,
+        ``dur`` and, on recorded epochs with an eval_set, ``valid_loss``
+        (= ``test_loss``) with ``valid_loss_best``. A callback that monitors a
+        key (``EarlyStopping``, ``Checkpoint``) acts on the epochs that have it,
+        so ``EarlyStopping(monitor="valid_loss")`` counts recorded epochs.
+"""

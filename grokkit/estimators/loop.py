@@ -1,0 +1,271 @@
+"""The training loop: epochs of in-memory minibatches, skorch's history and callback protocol.
+
+Why the loop is grokkit's own
+    Grokking runs are 10⁴–10⁵ small steps on data that fits in memory. skorch's
+    default loop builds a DataLoader batch by batch and calls every callback
+    per batch, which multiplies the cost of a tiny step. Here the data sits on
+    the device, batches are slices of a seeded permutation, and per-batch
+    callback hooks are called only for callbacks that implement them.
+
+What skorch's callbacks see
+    ``history`` has one row per trained epoch, as in skorch: ``epoch``,
+    ``train_loss`` (the epoch's mean training objective), ``train_loss_best``,
+    ``train_batch_count``, ``batches`` (one summary row per epoch, or a row per
+    minibatch when a callback outside grokkit reads minibatches, such as
+    ``ProgressBar`` or a per-batch ``LRScheduler``), ``step`` and ``dur``. A
+    recorded epoch adds the ``progress_`` values and, with an eval_set,
+    ``valid_loss``/``valid_loss_best``. The state at initialisation (epoch 0
+    of ``progress_``) is kept in ``initial_record_``, so that ``len(history)``
+    is the number of epochs trained, as skorch's ``LRScheduler`` assumes.
+    A callback that monitors a key (``EarlyStopping``, ``Checkpoint``) acts on
+    the epochs that have it, and one that raises ``KeyboardInterrupt`` in
+    ``on_epoch_end`` (skorch's way to stop) ends the fit quietly with the
+    last epoch recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from skorch.callbacks import Callback
+
+from grokkit._threads import flushing_denormals
+from grokkit.callbacks import SplitData
+from grokkit.progress import progress_frame
+
+#: Serialises seeded initialisation across threads (torch's global RNG is shared).
+INIT_LOCK = threading.RLock()
+
+
+class TrainingDiverged(ValueError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+class TrainingLoop:
+    """Mixin of :class:`~grokkit.estimators.base.GrokNet`: the epoch loop."""
+
+    def _fit(self, train: SplitData, valid: SplitData | None, epochs: int, seed: int,
+             resume: dict[str, Any] | None = None) -> None:
+        """Run ``epochs`` epochs (continuing ``resume`` if given); always leave ``progress_`` behind."""
+        from grokkit.estimators import resume as resuming
+
+        self._shuffle_generator = torch.Generator(device=self.device_).manual_seed(seed + 1)
+        hooks = {"dataset_train": train, "dataset_valid": valid}
+        flush = bool(self.flush_denormal) and self.device_.type == "cpu"
+        self.interrupted_ = False
+        try:
+            if resume is not None:
+                resuming.restore_before_train_begin(self, resume)
+            self._best_scores = best_scores(self.history)
+            self.notify("on_train_begin", X=train.X, y=train.y, epochs=epochs, **hooks)
+            if resume is not None:
+                resuming.restore_after_train_begin(self, resume)
+            try:
+                with flushing_denormals(flush):
+                    self.fit_loop(train, valid, epochs)
+            except KeyboardInterrupt:
+                self.interrupted_ = True
+                warnings.warn("Training interrupted; progress_ holds the epochs run so far.",
+                              stacklevel=3)
+            finally:
+                self.notify("on_train_end", X=train.X, y=train.y, **hooks)
+        finally:
+            self.progress_ = progress_frame(self.history, self.initial_record_)
+            del self._shuffle_generator
+
+    def fit_loop(self, train: SplitData, valid: SplitData | None = None, epochs: int | None = None,
+                 **fit_params: Any) -> Any:
+        """The epoch loop: per-epoch callbacks, divergence check, recorded rows, checkpoints."""
+        epochs = self.max_epochs if epochs is None else epochs
+        n = len(train)
+        size = n if self.batch_size in (None, -1) else min(int(self.batch_size), n)
+        per_batch = {
+            hook: [cb for _, cb in self.callbacks_ if _overrides(cb, hook)]
+            for hook in ("on_batch_begin", "on_grad_computed", "on_batch_end")
+        }
+        # per-minibatch history rows only for callbacks that may read them
+        batch_rows = any(not type(cb).__module__.startswith("grokkit.")
+                         for hook in ("on_batch_begin", "on_batch_end") for cb in per_batch[hook])
+        hooks = {"dataset_train": train, "dataset_valid": valid}
+        for index in range(epochs):
+            self.notify("on_epoch_begin", **hooks)
+            fit_loss = self._train_epoch(train, size, per_batch, batch_rows)
+            self._record_epoch(fit_loss, n, batch_rows)
+            if not math.isfinite(fit_loss):
+                self._diverged(fit_loss, train, valid)
+                return self
+            try:
+                self.notify("on_epoch_end", **hooks)
+            except KeyboardInterrupt:
+                if self._stopped_by is None:
+                    raise
+                self._finish_early(train, valid)
+                return self
+            self._save_checkpoint(done=index == epochs - 1)
+        return self
+
+    def notify(self, method_name: str, **cb_kwargs: Any) -> None:
+        """skorch's notify; at ``on_epoch_end`` a callback monitoring an absent key sits out."""
+        getattr(self, method_name)(self, **cb_kwargs)
+        self._stopped_by = None
+        epoch_end = method_name == "on_epoch_end"
+        for name, cb in self.callbacks_:
+            if epoch_end and _waits_for_record(cb, self.history[-1]):
+                continue
+            try:
+                getattr(cb, method_name)(self, **cb_kwargs)
+            except KeyboardInterrupt:
+                if epoch_end:
+                    self._stopped_by = name
+                raise
+
+    def on_epoch_begin(self, net: Any, dataset_train: Any = None, dataset_valid: Any = None,
+                       **kwargs: Any) -> None:
+        last = self.history[-1]["epoch"] if len(self.history) else 0
+        self.history.new_epoch()
+        self.history.record("epoch", last + 1)
+
+    def _train_epoch(self, train: SplitData, size: int, per_batch: dict[str, list],
+                     batch_rows: bool) -> float:
+        module, optimizer, history = self.module_, self.optimizer_, self.history
+        module.train()
+        forward = self._training_forward()
+        n = len(train)
+        if size >= n:
+            batches: Any = ((train.X, train.target),)
+        else:
+            order = torch.randperm(n, generator=self._shuffle_generator, device=self.device_)
+            batches = ((train.X[idx], train.target[idx]) for idx in order.split(size))
+        total = torch.zeros((), device=self.device_)
+        for Xb, yb in batches:
+            batch = (Xb, yb)
+            for cb in per_batch["on_batch_begin"]:
+                cb.on_batch_begin(self, batch=batch, training=True)
+            optimizer.zero_grad(set_to_none=True)
+            y_pred = forward(Xb)
+            loss = self.get_loss(y_pred, yb, X=Xb, training=True)
+            loss.backward()
+            for cb in per_batch["on_grad_computed"]:
+                cb.on_grad_computed(self, named_parameters=list(module.named_parameters()),
+                                    batch=batch, training=True)
+            optimizer.step()
+            self.n_steps_ += 1
+            if batch_rows:
+                history.new_batch()
+                history.record_batch("train_loss", float(loss))
+                history.record_batch("train_batch_size", int(Xb.shape[0]))
+            for cb in per_batch["on_batch_end"]:
+                cb.on_batch_end(self, batch=batch, training=True, loss=loss, y_pred=y_pred)
+            total += loss.detach() * Xb.shape[0]
+        return float(total) / n
+
+    def _record_epoch(self, fit_loss: float, n: int, batch_rows: bool) -> None:
+        history = self.history
+        if not batch_rows:
+            history.new_batch()
+            history.record_batch("train_loss", fit_loss)
+            history.record_batch("train_batch_size", n)
+        history.record("train_batch_count", len(history[-1]["batches"]))
+        self.record_with_best("train_loss", fit_loss)
+        history.record("step", self.n_steps_)
+
+    def record_with_best(self, key: str, value: float) -> None:
+        """Record ``key`` and ``key_best`` (lower is better) as skorch's scoring callbacks do."""
+        best = self._best_scores.get(key, math.inf)
+        is_best = value < best
+        if is_best:
+            self._best_scores[key] = value
+        self.history.record(key, value)
+        self.history.record(f"{key}_best", bool(is_best))
+
+    def _training_forward(self) -> Any:
+        """The module as the training step calls it: compiled once when ``compile=True``."""
+        if not self.compile:
+            return self.module_
+        cached = self.__dict__.get("_compiled_module")
+        if cached is None or cached[0] is not self.module_:
+            cached = (self.module_, self.torch_compile(self.module_, "module"))
+            self._compiled_module = cached
+        return cached[1]
+
+    def _finish_early(self, train: SplitData, valid: SplitData | None) -> None:
+        """A callback stopped the fit: record the last epoch if the schedule had not."""
+        if "train_acc" not in self.history[-1]:
+            dict(self.callbacks_)["progress"].record(self, train, valid)
+        self.stopped_by_ = self._stopped_by
+        self._save_checkpoint(done=True)
+
+    def _save_checkpoint(self, done: bool) -> None:
+        if self.checkpoint_dir is None or "train_acc" not in self.history[-1]:
+            return
+        from grokkit.estimators import resume as resuming
+
+        resuming.save(self, done=done)
+
+    def _diverged(self, fit_loss: float, train: SplitData, valid: SplitData | None) -> None:
+        self.diverged_ = True
+        dict(self.callbacks_)["progress"].record(self, train, valid)
+        epoch = self.history[-1]["epoch"]
+        recorded = 1 + sum("train_acc" in r for r in self.history)
+        message = (
+            f"Training diverged at epoch {epoch} (step {self.n_steps_}): the loss is {fit_loss}. "
+            f"progress_ keeps the {recorded} recorded epochs up to the failure. Large alpha "
+            f"(here {self.alpha}) or lr (here {self.lr}) often cause this; try a smaller lr or "
+            "alpha, or loss='mse'."
+        )
+        if self.on_divergence == "raise":
+            raise TrainingDiverged(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def best_scores(history: Any) -> dict[str, float]:
+    """The lowest ``train_loss``/``valid_loss`` so far (so ``*_best`` continues across fits)."""
+    best: dict[str, float] = {}
+    for row in history:
+        for key in ("train_loss", "valid_loss"):
+            if key in row and row[key] < best.get(key, math.inf):
+                best[key] = row[key]
+    return best
+
+
+def _waits_for_record(callback: Callback, row: dict[str, Any]) -> bool:
+    """True when ``callback`` monitors a key that this (unrecorded) epoch does not have."""
+    monitor = getattr(callback, "monitor", None)
+    return isinstance(monitor, str) and monitor not in row and "train_acc" not in row
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch for one fit; restore the caller's RNG state afterwards.
+
+    Runs are reproducible and the caller's global random state is left as it was.
+    Saving, seeding and restoring hold ``INIT_LOCK``, as does the seeded
+    initialisation in ``fit``, so fits running in threads (joblib's threading
+    backend) cannot interleave with another fit's initialisation. Their
+    dropout and input-noise draws during training still share torch's one
+    global RNG: with a threading backend only the initialisation is exactly
+    reproducible (the default, process-based backend is unaffected).
+    """
+    cuda = device.type == "cuda"
+    with INIT_LOCK:
+        cpu_state = torch.get_rng_state()
+        cuda_state = torch.cuda.get_rng_state(device) if cuda else None
+        torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        with INIT_LOCK:
+            torch.set_rng_state(cpu_state)
+            if cuda:
+                torch.cuda.set_rng_state(cuda_state, device)
+
+
+def _overrides(callback: Callback, hook: str) -> bool:
+    """True when ``callback`` implements ``hook`` (not skorch's no-op)."""
+    return getattr(type(callback), hook, None) is not getattr(Callback, hook)

@@ -1,0 +1,62 @@
+"""What a grokkit run minimises: the criterion, the penalties and the optimizer that steps on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adamw": torch.optim.AdamW,
+    "adam": torch.optim.Adam,
+    "sgd": torch.optim.SGD,
+}
+
+#: Rows of a minibatch on which the ``mi_penalty`` term is computed (three
+#: eigendecompositions of this size per step).
+MI_PENALTY_SAMPLES = 256
+
+
+class Objective:
+    """Mixin of :class:`~grokkit.estimators.base.GrokNet`: criterion, penalties, optimizer."""
+
+    def initialize_criterion(self) -> Any:
+        criterion = nn.CrossEntropyLoss() if self.loss == "cross_entropy" else nn.MSELoss()
+        self.criterion_ = criterion.to(self.device_)
+        return self
+
+    def initialize_optimizer(self, triggered_directly: Any = None) -> Any:
+        opt_cls = OPTIMIZERS[self.optimizer] if isinstance(self.optimizer, str) else self.optimizer
+        kwargs = {"lr": self.lr, "weight_decay": self.weight_decay}
+        if issubclass(opt_cls, (torch.optim.Adam, torch.optim.AdamW)):
+            kwargs["betas"] = tuple(self.betas)
+        kwargs.update(self.get_params_for("optimizer"))
+        self.optimizer_ = opt_cls(self.module_.parameters(), **kwargs)
+        return self
+
+    def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
+                 training: bool = False) -> torch.Tensor:
+        """The objective: criterion + δ‖θ‖² (``norm_penalty``) − w·I(X; outputs) (``mi_penalty``)."""
+        loss = self.criterion_(y_pred, y_true)
+        if training and self.norm_penalty:
+            squares = torch.stack([p.pow(2).sum() for p in self.module_.parameters()])
+            loss = loss + self.norm_penalty * squares.sum()
+        if training and self.mi_penalty and X is not None:
+            loss = loss - self.mi_penalty * self._mutual_information(X, y_pred)
+        return loss
+
+    def _mutual_information(self, X: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+        """Differentiable matrix MI between inputs and outputs on a random subsample of the batch."""
+        from grokkit.measures.matrix_info import _matrix_mutual_information_torch
+
+        rows = self._mi_input(X)
+        if len(rows) > MI_PENALTY_SAMPLES:
+            keep = torch.randperm(len(rows), generator=self._shuffle_generator,
+                                  device=self.device_)[:MI_PENALTY_SAMPLES]
+            rows, y_pred = rows[keep], y_pred[keep]
+        return _matrix_mutual_information_torch(rows, y_pred.reshape(len(y_pred), -1))
+
+    def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
+        """The input as a float matrix for the MI penalty (token models one-hot encode)."""
+        return X.reshape(len(X), -1).to(self.module_dtype_)
