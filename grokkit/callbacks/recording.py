@@ -72,6 +72,10 @@ class ProgressRecorder(Callback):
                      dataset_valid: SplitData | None = None, **kwargs: Any) -> None:
         if net.history[-1]["epoch"] in self.schedule_:
             self.record(net, dataset_train, dataset_valid)
+        elif dataset_valid is not None:
+            # no new validation score, so no new best: what skorch's Checkpoint and
+            # WandbLogger(save_model=True) read at every epoch
+            net.history.record("valid_loss_best", False)
 
     def record(self, net: Any, train: SplitData, valid: SplitData | None, initial: bool = False) -> None:
         """Record the current state: a row of the current history epoch, or epoch 0."""

@@ -96,7 +96,7 @@ class TrainingLoop:
         for index in range(epochs):
             self.notify("on_epoch_begin", **hooks)
             fit_loss = self._train_epoch(train, size, per_batch, batch_rows)
-            self._record_epoch(fit_loss, n, batch_rows)
+            self._record_epoch(fit_loss, n, -(-n // size), batch_rows)
             if not math.isfinite(fit_loss):
                 self._diverged(fit_loss, train, valid)
                 return self
@@ -165,13 +165,13 @@ class TrainingLoop:
             total += loss.detach() * Xb.shape[0]
         return float(total) / n
 
-    def _record_epoch(self, fit_loss: float, n: int, batch_rows: bool) -> None:
+    def _record_epoch(self, fit_loss: float, n: int, n_batches: int, batch_rows: bool) -> None:
         history = self.history
         if not batch_rows:
             history.new_batch()
             history.record_batch("train_loss", fit_loss)
             history.record_batch("train_batch_size", n)
-        history.record("train_batch_count", len(history[-1]["batches"]))
+        history.record("train_batch_count", n_batches)
         self.record_with_best("train_loss", fit_loss)
         history.record("step", self.n_steps_)
 

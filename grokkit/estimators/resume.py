@@ -161,7 +161,7 @@ def callback_states(net: Any) -> dict[str, dict[str, Any]]:
             if _plain(value):
                 saved[key] = ("value", value)
             elif hasattr(value, "state_dict") and hasattr(value, "load_state_dict") \
-                    and not isinstance(value, nn.Module):
+                    and not isinstance(value, (nn.Module, type)):
                 saved[key] = ("state_dict", value.state_dict())
         states[name] = saved
     return states

@@ -62,6 +62,11 @@ class Persistence:
         loaded history rebuilds ``progress_`` and ``n_steps_``.
         """
         f_params = f_params if f_params is not None else kwargs.pop("f_module", None)
+        if checkpoint is not None and not hasattr(checkpoint, "get_formatted_files"):
+            # TrainEndCheckpoint wraps a Checkpoint, built by its initialize()
+            if not hasattr(checkpoint, "checkpoint_"):
+                checkpoint.initialize()
+            checkpoint = checkpoint.checkpoint_
         if checkpoint is not None:
             if f_history is None and checkpoint.f_history is not None:
                 f_history = checkpoint.f_history_
