@@ -9,17 +9,11 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from grokkit import GrokMLPClassifier, GrokMLPRegressor
 
 SMALL = dict(hidden_layer_sizes=(16,), max_epochs=40, lr=1e-2, batch_size=-1, random_state=0,
              measures=None, measure_every=40)
-
-
-@parametrize_with_checks([GrokMLPClassifier(**SMALL), GrokMLPRegressor(**SMALL)])
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
 
 
 def test_constructor_stores_parameters_unchanged():
