@@ -7,7 +7,11 @@ parameter, the value received and what is allowed, as scikit-learn does.
 from __future__ import annotations
 
 import numbers
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,7 +59,73 @@ def check_options(name: str, value: Any, allowed: Iterable[Any]) -> None:
         raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
+def check_dense(name: str, X: Any, owner: str) -> None:
+    """Reject scipy.sparse input with a TypeError saying that ``owner`` needs a dense ``name``."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise TypeError(f"{owner} needs dense input: {name} is a scipy.sparse {type(X).__name__}; "
+                        f"pass {name}.toarray().")
+
+
+def check_not_text(name: str, X: Any) -> None:
+    """Reject string (or bytes) data where numbers are expected, with a TypeError naming ``name``.
+
+    numpy would otherwise turn ``"0.5"`` into 0.5 and fail on ``"a"`` with a
+    message that names neither the input nor what it should hold.
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric array; got a single string.")
+    if hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # DataFrame
+        kinds = {np.dtype(d).kind if isinstance(d, np.dtype) else "O" for d in X.dtypes}
+    else:
+        try:
+            kinds = {np.asarray(X).dtype.kind}
+        except (TypeError, ValueError):
+            return
+    if kinds & {"U", "S"}:
+        raise TypeError(f"{name} must be numeric; got text (string dtype).")
+    if "O" in kinds:
+        values = np.asarray(X, dtype=object).ravel()
+        text = next((v for v in values if isinstance(v, (str, bytes))), None)
+        if text is not None:
+            raise TypeError(f"{name} must be numeric; got text such as {text!r}.")
+
+
+def check_output_dir(name: str, path: str | os.PathLike) -> Path:
+    """Check that ``path`` is, or can be created as, a folder we can write into; return it.
+
+    An existing file, a path below a file and a folder that cannot be written
+    into are ``ValueError``s naming ``name``. Writability is probed by creating
+    (and removing) a temporary folder where the output will be staged: the
+    folder itself when it exists, else its nearest existing ancestor, so the
+    probe holds for root and for read-only mounts alike.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike); got {path!r} of type "
+                        f"{type(path).__name__}.")
+    path = Path(path)
+    if str(path) == "":
+        raise ValueError(f"{name} must be a folder path; got an empty string.")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name}={str(path)!r} is an existing file, not a folder; pass a new or "
+                         "existing folder.")
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"{name}={str(path)!r} lies under {str(ancestor)!r}, which is a file, not a "
+                         "folder.")
+    try:
+        probe = tempfile.mkdtemp(prefix=".grokkit-write-probe-", dir=ancestor)
+    except OSError as exc:
+        raise ValueError(f"{name}={str(path)!r} cannot be written: creating a folder in "
+                         f"{str(ancestor)!r} failed ({exc.strerror or exc}).") from exc
+    shutil.rmtree(probe, ignore_errors=True)
+    return path
+
+
+def resolve_device(device: str | torch.device | None, name: str = "device") -> torch.device:
     """Turn the ``device`` parameter into a :class:`torch.device`.
 
     ``"auto"`` (or ``None``) picks CUDA when it is available and the CPU
@@ -68,11 +138,11 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; got {device!r}."
+            f"{name} must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; got {device!r}."
         ) from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
-            f"device={device!r} was requested but CUDA is not available; "
-            "use device='cpu' or device='auto'."
+            f"{name}={device!r} was requested but CUDA is not available; "
+            f"use {name}='cpu' or {name}='auto'."
         )
     return resolved

@@ -33,9 +33,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_flags(args: argparse.Namespace) -> None:
+    """Every ``reproduce`` flag, ``--out`` included, through the checks :func:`reproduce` runs."""
+    from grokkit._validation import check_number, check_output_dir, resolve_device
+
+    check_number("--seed", args.seed, low=0, high=2**32 - 1, integer=True)
+    resolve_device(args.device, name="--device")
+    check_output_dir("--out", args.out if args.out is not None else f"runs/{args.name}")
+
+
+def _error(parser: argparse.ArgumentParser, message: str) -> None:
+    """argparse's error line (``prog: error: ...``) and exit status 2, without the usage block."""
+    parser.exit(2, f"{parser.prog}: error: {message}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``grokkit`` console script; returns the exit status."""
-    from grokkit.experiments import available_experiments, get_experiment, reproduce
+    """Entry point of the ``grokkit`` console script; returns the exit status.
+
+    Bad flags, an unknown experiment and an unusable ``--out`` exit with status
+    2 and one line on stderr before any training; a run whose files cannot be
+    moved into ``--out`` exits with status 1 naming the folder that keeps them.
+    """
+    from grokkit.experiments import ResultsNotMoved, available_experiments, get_experiment, reproduce
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -45,10 +64,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name}\n    {experiment.title}\n    {experiment.paper}, {experiment.figure}")
         return 0
     if args.name not in available_experiments():
-        parser.error(f"unknown experiment {args.name!r}. Valid names: {', '.join(available_experiments())}.")
+        valid = ", ".join(available_experiments())
+        _error(parser, f"unknown experiment {args.name!r}. Valid names: {valid}.")
+    try:
+        _check_flags(args)
+    except (TypeError, ValueError) as exc:
+        _error(parser, str(exc))
     size = "quick" if args.quick else (args.size or "full")
-    summary = reproduce(args.name, size=size, out=args.out, seed=args.seed, device=args.device,
-                        verbose=0 if args.quiet else 1)
+    try:
+        summary = reproduce(args.name, size=size, out=args.out, seed=args.seed, device=args.device,
+                            verbose=0 if args.quiet else 1)
+    except ResultsNotMoved as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
     print(f"{args.name} ({size}, {summary['seconds']} s) on {summary.get('dataset', '')}")
     for key, value in summary.get("headline", {}).items():
         print(f"  {key}: {value}")

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from grokkit._validation import check_number, check_options
+from grokkit._validation import check_bool, check_number, check_options
 
 #: Index of the padding token; real words get 1 … vocab_size − 1.
 PAD_INDEX = 0
@@ -94,11 +94,13 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         self.token_pattern = token_pattern
         self.stop_words = stop_words
 
-    def _check_params(self) -> None:
+    def _check_params(self) -> frozenset[str]:
+        """Check every parameter; return the stop words (read once: ``stop_words`` may be an iterator)."""
         check_number("vocab_size", self.vocab_size, low=2, integer=True)
         check_number("maxlen", self.maxlen, low=1, integer=True)
         check_options("padding", self.padding, ("pre", "post"))
         check_options("truncating", self.truncating, ("pre", "post"))
+        check_bool("lowercase", self.lowercase)
         if not isinstance(self.token_pattern, str):
             raise TypeError(f"token_pattern must be a regular expression string; got {self.token_pattern!r}.")
         try:
@@ -106,7 +108,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         except re.error as exc:
             raise ValueError(f"token_pattern {self.token_pattern!r} is not a valid regular expression: "
                              f"{exc}.") from exc
-        self._stop_words()
+        return self._stop_words()
 
     def _stop_words(self) -> frozenset[str]:
         if self.stop_words is None:
@@ -118,7 +120,14 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
             return frozenset(ENGLISH_STOP_WORDS)
-        return frozenset(self.stop_words)
+        try:
+            words = frozenset(self.stop_words)
+        except TypeError as exc:
+            raise TypeError(f"stop_words must be 'english', an iterable of words or None; "
+                            f"got {self.stop_words!r}.") from exc
+        if not all(isinstance(w, str) for w in words):
+            raise TypeError(f"stop_words must hold strings; got {self.stop_words!r}.")
+        return words
 
     def _documents(self, X: Any) -> list[str]:
         if isinstance(X, str):
@@ -130,10 +139,14 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             documents = list(X)
         except TypeError as exc:
             raise TypeError(f"X must be an iterable of documents (strings); got {type(X).__name__}.") from exc
-        bad = next((d for d in documents if not isinstance(d, str)), None)
-        if bad is not None:
-            raise TypeError(f"X must hold documents as strings; got an element {bad!r} of type "
-                            f"{type(bad).__name__}. Token indices go straight to GrokLSTMClassifier.")
+        for index, document in enumerate(documents):
+            if isinstance(document, str):
+                continue
+            if document is None or (isinstance(document, float) and document != document):
+                raise ValueError(f"X[{index}] is a missing document ({document!r}); every element of X "
+                                 "must be a string (use '' for an empty document).")
+            raise TypeError(f"X must hold documents as strings; X[{index}] is {document!r} of type "
+                            f"{type(document).__name__}. Token indices go straight to GrokLSTMClassifier.")
         return documents
 
     def tokenize(self, document: str) -> list[str]:
@@ -144,12 +157,12 @@ class TextSequencer(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Iterable[str], y: Any = None) -> TextSequencer:
         """Learn the vocabulary of the ``vocab_size − 1`` most frequent words of ``X``."""
-        self._check_params()
+        stop_words = self._check_params()
         documents = self._documents(X)
         if not documents:
             raise ValueError("X holds no documents; TextSequencer needs at least one to fit.")
         self._pattern_ = re.compile(self.token_pattern)
-        self._stop_words_ = self._stop_words()
+        self._stop_words_ = stop_words
         counts: Counter[str] = Counter()
         for document in documents:
             counts.update(self.tokenize(document))

@@ -8,7 +8,20 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from grokkit._validation import check_not_text, check_number
 from grokkit.measures._capture import as_module_tensor, capture
+
+
+def validate_estimator_input(estimator: Any, X: Any) -> Any:
+    """``X`` checked and converted exactly as ``estimator.predict`` does (its width against
+    ``n_features_in_``, NaN/inf, dtype, sparse input), so an analysis accepts what ``predict``
+    accepts and rejects the rest with the same message naming ``X``."""
+    if not hasattr(estimator, "_validate_predict_inputs"):
+        raise TypeError(f"estimator must be a fitted grokkit estimator (GrokMLPClassifier, ...); got "
+                        f"{estimator!r}.")
+    check_is_fitted(estimator, "module_")
+    check_not_text("X", X)
+    return estimator._validate_predict_inputs(X)
 
 
 def hidden_activations(estimator: Any, X: Any, epoch: int | None = None) -> dict[str, np.ndarray]:
@@ -28,9 +41,9 @@ def hidden_activations(estimator: Any, X: Any, epoch: int | None = None) -> dict
     dict
         Layer name (``act1``, ``blocks.0.mlp.act``, ...) -> float64 array.
     """
-    check_is_fitted(estimator, "module_")
+    X = validate_estimator_input(estimator, X)
     module = estimator.module_ if epoch is None else estimator.module_at(epoch)
-    _, acts = capture(module, as_module_tensor(np.asarray(X), module))
+    _, acts = capture(module, as_module_tensor(X, module))
     return {name: value.double().cpu().numpy() for name, value in acts.items()}
 
 
@@ -57,15 +70,17 @@ class HiddenActivations(TransformerMixin, BaseEstimator):
         self.epoch = epoch
 
     def fit(self, X: Any, y: Any = None) -> HiddenActivations:
-        if self.estimator is None or not hasattr(self.estimator, "module_"):
-            raise ValueError("estimator must be a fitted grokkit estimator.")
-        layers = hidden_activations(self.estimator, np.asarray(X)[:2], self.epoch)
+        if self.epoch is not None:
+            check_number("epoch", self.epoch, low=0, integer=True)
+        layers = hidden_activations(self.estimator, X, self.epoch)
         if self.layer is None and len(layers) != 1:
             raise ValueError(f"layer must name one of {', '.join(map(repr, layers))}; got None.")
         if self.layer is not None and self.layer not in layers:
             raise ValueError(f"layer must be one of {', '.join(map(repr, layers))}; got {self.layer!r}.")
         self.layer_ = self.layer if self.layer is not None else next(iter(layers))
         self.n_features_out_ = layers[self.layer_].shape[1]
+        if hasattr(self.estimator, "n_features_in_"):
+            self.n_features_in_ = self.estimator.n_features_in_
         return self
 
     def transform(self, X: Any) -> np.ndarray:

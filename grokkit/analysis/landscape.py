@@ -29,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from grokkit._threads import torch_threads
-from grokkit._validation import check_bool, check_number
+from grokkit._validation import check_bool, check_dense, check_number
 
 #: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
 LANDSCAPE_COLUMNS = ("alpha", "weight_norm", "n_train", "train_loss", "test_loss", "train_acc",
@@ -72,17 +72,71 @@ def check_n_jobs(n_jobs: Any) -> None:
         raise ValueError(f"n_jobs must be None or a non-zero int (-1 = all cores); got {n_jobs!r}.")
 
 
+def check_training_pool(owner: str, X: Any, y: Any, eval_set: Any) -> int:
+    """The checks an analyzer runs on its training pool before any grid point trains; returns
+    ``len(X)``. Everything else about ``X`` and ``y`` is checked by the estimator's own ``fit``."""
+    if X is None or y is None:
+        raise ValueError(f"{owner}.fit needs X and y (the training pool); got None.")
+    check_dense("X", X, owner)
+    check_dense("y", y, owner)
+    if eval_set is not None:
+        if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
+            raise ValueError(f"eval_set must be a pair (X_test, y_test); got {eval_set!r}.")
+        check_dense("eval_set X_test", eval_set[0], owner)
+        check_dense("eval_set y_test", eval_set[1], owner)
+    try:
+        n_samples, n_targets = len(X), len(y)
+    except TypeError as exc:
+        raise TypeError(f"X and y must be array-likes with one row per sample; got {type(X).__name__} "
+                        f"and {type(y).__name__}.") from exc
+    if n_targets != n_samples:
+        raise ValueError(f"X and y must have the same number of rows; got {n_samples} and {n_targets}.")
+    if n_samples == 0:
+        raise ValueError(f"X holds no samples; {owner} needs a training pool.")
+    return n_samples
+
+
 def fit_single_threaded(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
     """``estimator.fit`` with torch on one intra-op thread, restored afterwards.
 
     Why: torch's CPU reductions may sum in a different order with a different
     thread count, and joblib workers get fewer threads than the parent, so
     pinning one thread makes every grid point bit-identical whatever ``n_jobs``
-    (and tiny grokking models run fastest on one thread anyway).
+    (and tiny grokking models run fastest on one thread anyway). Warnings,
+    the estimator's divergence warning among them, pass through.
     """
-    with torch_threads(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with torch_threads(1):
         return estimator.fit(X, y, eval_set=eval_set)
+
+
+def warn_diverged(owner: str, table: pd.DataFrame, keys: Sequence[str]) -> None:
+    """One warning, in the calling process, listing the grid points whose run diverged.
+
+    The estimators' own warnings are raised where the point trained, which for a
+    process-based joblib backend is a worker whose warnings never reach the user;
+    the ``diverged`` column holds the same fact as data.
+    """
+    diverged = table[table["diverged"].astype(bool)]
+    if diverged.empty:
+        return
+    points = "; ".join(", ".join(f"{k}={row[k]!r}" for k in keys) for _, row in diverged.iterrows())
+    warnings.warn(f"{owner}: {len(diverged)} of {len(table)} runs diverged (non-finite loss; their rows "
+                  f"have diverged=True and read as failed runs, not as non-generalising ones): {points}.",
+                  RuntimeWarning, stacklevel=3)
+
+
+def missing_classes(estimator: Any, y: Any, y_subset: Any, eval_set: Any) -> tuple[int, list[Any]]:
+    """For a classifier: how many classes ``y_subset`` holds, and the classes of ``y`` and of
+    ``eval_set``'s targets that it lacks (empty for a regressor)."""
+    from sklearn.base import is_classifier
+
+    if not is_classifier(estimator):
+        return 0, []
+    needed = set(np.unique(np.asarray(y)).tolist())
+    if eval_set is not None:
+        needed |= set(np.unique(np.asarray(eval_set[1])).tolist())
+    held = set(np.unique(np.asarray(y_subset)).tolist())
+    return len(held), sorted(needed - held)
 
 
 def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any, eval_set: Any,
@@ -261,23 +315,35 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         -------
         self
         """
-        if X is None or y is None:
-            raise ValueError("ReducedLandscape.fit needs X and y (the training pool); got None.")
-        n_samples = len(X)
-        if len(y) != n_samples:
-            raise ValueError(f"X and y must have the same number of rows; got {n_samples} and {len(y)}.")
+        n_samples = check_training_pool("ReducedLandscape", X, y, eval_set)
         alphas, sizes = self._check_params(n_samples)
         rng = check_random_state(self.random_state)
         order = rng.permutation(n_samples)
         self.seed_ = int(rng.randint(0, 2**31 - 1))
-        tasks = []
+        tasks, subsets = [], {}
         for n in sizes:
             rows = np.sort(order[:n])
             X_n, y_n = _take(X, rows), _take(y, rows)
+            subsets[n] = y_n
             tasks += [(self.estimator, a, n, X_n, y_n, eval_set, self.seed_, bool(self.scale_lr))
                       for a in alphas]
-        rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "reduced landscape")
+        try:
+            rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "reduced landscape")
+        except ValueError as exc:
+            # A classifier learns its classes from the first fit, so a train size whose rows miss
+            # a class fails there with a message about labels; name the train size instead.
+            for n, y_n in subsets.items():
+                held, missing = missing_classes(self.estimator, y, y_n, eval_set)
+                if missing:
+                    raise ValueError(
+                        f"train_sizes: the {n} training rows of train size {n} hold {held} of the "
+                        f"{held + len(missing)} classes of y and eval_set (missing: "
+                        f"{', '.join(map(repr, missing[:10]))}{', ...' if len(missing) > 10 else ''}); "
+                        f"a classifier needs every class in each training subset. Use larger train "
+                        f"sizes. (The estimator said: {exc})") from exc
+            raise
         self.landscape_ = pd.DataFrame(rows, columns=list(LANDSCAPE_COLUMNS))
+        warn_diverged("ReducedLandscape", self.landscape_, ("n_train", "alpha"))
         self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) > 1 else 1
         return self
 

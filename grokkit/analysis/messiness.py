@@ -146,9 +146,8 @@ def default_decoder(layout: str = "paper") -> Any:
         return GrokMLPRegressor(hidden_layer_sizes=(200, 200), activation="relu", optimizer="adam", lr=1e-3,
                                 weight_decay=0.0, batch_size=None, max_epochs=10_000, measure_every=50,
                                 measures=None)
-    from torch.optim.lr_scheduler import StepLR
-
     from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
 
     return GrokMLPRegressor(hidden_layer_sizes=(200, 200), activation="leaky_relu", optimizer="adam",
                             lr=1e-2, betas=(0.9, 0.99), weight_decay=0.0, batch_size=None, max_epochs=15_000,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -27,14 +27,16 @@ from grokkit.analysis.landscape import (
     check_grok_estimator,
     check_n_jobs,
     check_positive_grid,
+    check_training_pool,
     fit_single_threaded,
     run_grid,
+    warn_diverged,
 )
 from grokkit.progress import grokking_summary
 
 #: Columns of :attr:`TimeToGeneralize.times_`, in this order.
 TIMES_COLUMNS = ("weight_decay", "train_epoch", "train_step", "test_epoch", "test_step",
-                 "final_train_acc", "final_test_acc", "best_test_acc", "final_weight_norm")
+                 "final_train_acc", "final_test_acc", "best_test_acc", "final_weight_norm", "diverged")
 
 
 def loglog_slope(x: Any, t: Any) -> tuple[float, float]:
@@ -73,11 +75,12 @@ def _fit_decay(estimator: Any, weight_decay: float, X: Any, y: Any, eval_set: An
         "final_test_acc": summary["final_test_acc"],
         "best_test_acc": summary["best_test_acc"],
         "final_weight_norm": float(parameter_norm(est.module_)),
+        "diverged": bool(getattr(est, "diverged_", False)),
     }
     return row, est.progress_
 
 
-class TimeToGeneralize(BaseEstimator):
+class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     r"""Steps until train and test accuracy first reach a level, for a list of weight decays.
 
     Trains one clone of ``estimator`` per γ in ``weight_decays`` (all from the
@@ -87,6 +90,18 @@ class TimeToGeneralize(BaseEstimator):
     Then fits :math:`\log t = s\log\gamma + c` for both (Omnigrok Fig. 2c,
     App. C): the LU mechanism predicts :math:`s_{\rm test} = -1` and
     :math:`s_{\rm train} \approx 0`.
+
+    A run that diverges (non-finite loss) is stopped and kept with
+    ``diverged=True`` in :attr:`times_` (its accuracy and norm are those of a
+    failed run, not of a run that did not generalise), and ``fit`` warns once
+    listing the diverged weight decays.
+
+    Like :class:`~grokkit.analysis.ReducedLandscape` it is a scikit-learn
+    transformer whose output is its table: ``fit_transform(X, y,
+    eval_set=...)`` returns :attr:`times_`, ``transform`` a copy of it (``X``
+    is ignored: the rows are weight decays, not samples), and
+    ``get_feature_names_out`` its columns, so it can end a
+    :class:`~sklearn.pipeline.Pipeline`.
 
     Parameters
     ----------
@@ -111,7 +126,7 @@ class TimeToGeneralize(BaseEstimator):
         One row per γ: ``weight_decay``, ``train_epoch``, ``train_step``,
         ``test_epoch``, ``test_step`` (None when never reached),
         ``final_train_acc``, ``final_test_acc``, ``best_test_acc``,
-        ``final_weight_norm``.
+        ``final_weight_norm``, ``diverged``.
     progress_ : dict
         γ -> that run's ``progress_`` (for Fig. 10c–d style curves).
     test_slope_, test_intercept_ : float
@@ -140,6 +155,7 @@ class TimeToGeneralize(BaseEstimator):
         ``eval_set=(X_test, y_test)`` is required: generalisation is read from it.
         """
         check_grok_estimator("estimator", self.estimator)
+        check_training_pool("TimeToGeneralize", X, y, eval_set)
         if self.weight_decays is None:
             raise ValueError("weight_decays must be a sequence of positive floats; got None.")
         # γ = 0 is allowed (the "no regularisation" run); it is left out of the slope fits.
@@ -161,9 +177,20 @@ class TimeToGeneralize(BaseEstimator):
                                                               self.times_["test_step"])
         self.train_slope_, self.train_intercept_ = loglog_slope(self.times_["weight_decay"],
                                                                 self.times_["train_step"])
+        self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) > 1 else 1
+        warn_diverged("TimeToGeneralize", self.times_, ("weight_decay",))
         return self
 
     def transform(self, X: Any = None) -> pd.DataFrame:
         """The fitted ``times_`` (a copy); ``X`` is ignored."""
         check_is_fitted(self, "times_")
         return self.times_.copy()
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> pd.DataFrame:
+        """``fit(X, y, **fit_params)`` then :attr:`times_` (a copy)."""
+        return self.fit(X, y, **fit_params).transform()
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The columns of :attr:`times_`."""
+        check_is_fitted(self, "times_")
+        return np.asarray(self.times_.columns, dtype=object)

@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from grokkit._validation import check_number, check_output_dir, resolve_device
 
 #: Run sizes, smallest first.
 SIZES = ("smoke", "quick", "full")
@@ -157,6 +162,48 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+class ResultsNotMoved(OSError):
+    """A finished run's files could not be moved into ``out``; they are kept in ``staging``."""
+
+    def __init__(self, message: str, staging: Path) -> None:
+        super().__init__(message)
+        self.staging = staging
+
+
+def check_reproduction(name: str, size: str, out: str | Path | None, seed: int, device: str
+                       ) -> tuple[Experiment, Path]:
+    """Validate every argument of :func:`reproduce` before any training; return the experiment and
+    the output folder (``runs/<name>`` by default)."""
+    experiment = get_experiment(name)
+    _check_size(size)
+    check_number("seed", seed, low=0, high=2**32 - 1, integer=True)
+    resolve_device(device)
+    out = check_output_dir("out", Path("runs") / name if out is None else out)
+    return experiment, out
+
+
+def _staging_dir(out: Path) -> Path:
+    """A fresh hidden folder next to the files' final place: inside ``out`` when it exists (its
+    parent may not be writable), else in its parent (created), so the final move is a rename."""
+    home = out if out.is_dir() else out.parent
+    home.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name or 'run'}.partial-", dir=home))
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Rename ``staging`` to ``out``, or, when ``out`` is an existing folder, each file into it."""
+    try:
+        if not out.exists():
+            os.replace(staging, out)
+            return
+        for file in sorted(staging.iterdir()):
+            os.replace(file, out / file.name)
+        staging.rmdir()
+    except OSError as exc:
+        raise ResultsNotMoved(f"the finished run could not be moved into {str(out)!r} ({exc}); its files "
+                              f"are kept in {str(staging)!r}.", staging) from exc
+
+
 def reproduce(
     name: str,
     size: str = "full",
@@ -167,6 +214,12 @@ def reproduce(
 ) -> dict[str, Any]:
     """Run one experiment and write its CSV, JSON and PNG files.
 
+    Every argument, ``out`` included, is checked before any training
+    (:func:`check_reproduction`). The files are written into a hidden staging
+    folder next to ``out`` and moved into place when all are written, so an
+    output error never loses a finished run: it raises
+    :class:`ResultsNotMoved` naming the folder that holds the files.
+
     Parameters
     ----------
     name : str
@@ -175,9 +228,9 @@ def reproduce(
         ``"full"`` is the paper's setting; ``"quick"`` runs in under two minutes
         on two CPU cores; ``"smoke"`` in seconds (for tests).
     out : path, optional
-        Output folder (created); default ``runs/<name>``.
+        Output folder (created; files of an existing one are replaced); default ``runs/<name>``.
     seed : int, default=0
-        Seeds the data split and every estimator.
+        Seeds the data split and every estimator (0 … 2³² − 1).
     device : str, default="cpu"
         Passed to every estimator (``"cuda"``, ``"auto"``...).
     verbose : int, default=1
@@ -188,24 +241,39 @@ def reproduce(
     dict
         The content of ``summary.json``.
     """
-    experiment = get_experiment(name)
-    _check_size(size)
-    out = Path(out) if out is not None else Path("runs") / name
+    experiment, out = check_reproduction(name, size, out, seed, device)
+    staging = _staging_dir(out)
     start = time.perf_counter()
-    result = experiment.run(size=size, seed=seed, device=device, verbose=verbose)
+    try:
+        result = experiment.run(size=size, seed=seed, device=device, verbose=verbose)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     seconds = time.perf_counter() - start
+    try:
+        summary = _write_result(experiment, result, staging, size=size, seed=seed, device=device,
+                                seconds=seconds)
+    except OSError as exc:
+        raise ResultsNotMoved(f"writing the finished run failed ({exc}); the files written so far are "
+                              f"in {str(staging)!r}.", staging) from exc
+    _move_into_place(staging, out)
+    if verbose:
+        print(f"wrote {', '.join(str(out / f) for f in summary['files'])}")
+    return summary
 
-    out.mkdir(parents=True, exist_ok=True)
+
+def _write_result(experiment: Experiment, result: ExperimentResult, folder: Path, *, size: str,
+                  seed: int, device: str, seconds: float) -> dict[str, Any]:
     frames = [frame.assign(run=label)[["run", *frame.columns]] for label, frame in result.runs.items()]
-    pd.concat(frames, ignore_index=True).to_csv(out / "progress.csv", index=False)
+    pd.concat(frames, ignore_index=True).to_csv(folder / "progress.csv", index=False)
     files = ["progress.csv", "summary.json"]
     for key, table in result.tables.items():
-        table.to_csv(out / f"{key}.csv")
+        table.to_csv(folder / f"{key}.csv")
         files.append(f"{key}.csv")
     import matplotlib.pyplot as plt
 
     for key, figure in result.figures.items():
-        figure.savefig(out / f"{key}.png", dpi=110)
+        figure.savefig(folder / f"{key}.png", dpi=110)
         plt.close(figure)
         files.append(f"{key}.png")
     summary = {
@@ -222,11 +290,9 @@ def reproduce(
         "files": files,
     }
     summary = _jsonable(summary)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    if verbose:
-        print(f"wrote {', '.join(str(out / f) for f in files)}")
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-__all__ = ["SIZES", "Experiment", "ExperimentResult", "available_experiments", "get_experiment",
-           "reproduce"]
+__all__ = ["SIZES", "Experiment", "ExperimentResult", "ResultsNotMoved", "available_experiments",
+           "check_reproduction", "get_experiment", "reproduce"]
