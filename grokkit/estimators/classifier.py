@@ -19,6 +19,9 @@ def check_eval_set(eval_set: Any) -> tuple[Any, Any]:
     """Unpack ``eval_set=(X_test, y_test)`` or raise a ``TypeError`` naming it."""
     if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
         raise TypeError(f"eval_set must be a pair (X_test, y_test); got {type(eval_set).__name__}.")
+    for name, part in zip(("X_test", "y_test"), eval_set, strict=True):
+        if part is None:
+            raise TypeError(f"eval_set must be a pair (X_test, y_test) of arrays; its {name} is None.")
     return eval_set[0], eval_set[1]
 
 
@@ -58,7 +61,11 @@ class GrokClassifier(ClassifierMixin, GrokNet):
             return None
         X, y = check_eval_set(eval_set)
         X = self._validate_inputs(X, reset=False)
-        y = np.asarray(y).ravel()
+        y = np.asarray(y)
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+            raise ValueError(f"eval_set y_test must hold one label per row of X_test (shape ({len(X)},)); "
+                             f"got shape {y.shape}.")
+        y = y.ravel()
         if len(y) != len(X):
             raise ValueError(f"eval_set has {len(X)} samples in X_test but {len(y)} in y_test.")
         return self._split(X, self._encode_labels(y, "eval_set y_test"))

@@ -150,7 +150,7 @@ SHARED_PARAMS: dict[str, Param] = {
     "input_noise": Param(None, (None, _pair_in(0.0, math.inf))),
     "mi_penalty": Param(0.0, (Interval(Real, -math.inf, math.inf, closed="neither"),)),
     "measures": Param(GOLECHHA_MEASURES, (None, Satisfies(
-        _measures_ok, "None, a list or tuple of measures (names, (name, params) pairs or callables)"))),
+        _measures_ok, "a list or tuple of measures (names, (name, params) pairs or callables)"))),
     "measure_every": Param("log", (StrOptions({"log"}), Interval(Integral, 1, None, closed="left"))),
     "keep_checkpoints": Param(False, ("boolean",)),
     "checkpoint_dir": Param(None, (None, str, Satisfies(lambda v: hasattr(v, "__fspath__"), "a path"))),
@@ -162,7 +162,7 @@ SHARED_PARAMS: dict[str, Param] = {
     "verbose": Param(0, (Interval(Integral, 0, None, closed="left"), "boolean")),
     "on_divergence": Param("raise", (StrOptions({"raise", "warn"}),)),
     "callbacks": Param(None, (None, Satisfies(
-        _callbacks_ok, "None or a list of skorch callbacks (instances, classes or (name, callback) pairs)"))),
+        _callbacks_ok, "a list of skorch callbacks (instances, classes or (name, callback) pairs)"))),
 }
 
 #: Prefixed (skorch-style) arguments that would set a plain parameter a second way.
