@@ -321,6 +321,19 @@ def _check_sigma(sigma: Any, *, positive: bool = False) -> None:
         raise ValueError(f"sigma must be finite; got {sigma!r}.")
 
 
+def _perturbed(module: nn.Module, X: Any, sigma: Any, n_samples: Any, order: Any, random_state: Any,
+               positive_sigma: bool = False) -> tuple[float, tuple[torch.Tensor, ...]]:
+    """The argument checks and the clean/noisy forward shared by PMI, PE, MID and ED.
+
+    Returns the checked order and (inputs, outputs, noisy inputs, noisy outputs).
+    """
+    _check_sigma(sigma, positive=positive_sigma)
+    order = _check_order(order)
+    _check_subsample_params(n_samples, random_state)
+    return order, _input_and_outputs(module, X, sigma=sigma, n_samples=n_samples,
+                                     random_state=random_state)
+
+
 def _input_and_outputs(
     module: nn.Module,
     X: Any,
@@ -407,12 +420,7 @@ def perturb_mutual_information(
     float
         PMI in nats.
     """
-    _check_sigma(sigma)
-    order = _check_order(order)
-    _check_subsample_params(n_samples, random_state)
-    _, _, inputs, outputs = _input_and_outputs(
-        module, X, sigma=sigma, n_samples=n_samples, random_state=random_state
-    )
+    order, (_, _, inputs, outputs) = _perturbed(module, X, sigma, n_samples, order, random_state)
     with torch.no_grad():
         return float(_matrix_mutual_information_torch(inputs, outputs, order))
 
@@ -447,12 +455,7 @@ def perturb_entropy(
     float
         PE in nats.
     """
-    _check_sigma(sigma)
-    order = _check_order(order)
-    _check_subsample_params(n_samples, random_state)
-    _, _, _, outputs = _input_and_outputs(
-        module, X, sigma=sigma, n_samples=n_samples, random_state=random_state
-    )
+    order, (_, _, _, outputs) = _perturbed(module, X, sigma, n_samples, order, random_state)
     with torch.no_grad():
         return float(_matrix_entropy_torch(outputs, order))
 
@@ -488,12 +491,8 @@ def mutual_information_difference(
     float
         MID in nats.
     """
-    _check_sigma(sigma, positive=True)
-    order = _check_order(order)
-    _check_subsample_params(n_samples, random_state)
-    inputs, outputs, noisy_inputs, noisy_outputs = _input_and_outputs(
-        module, X, sigma=sigma, n_samples=n_samples, random_state=random_state
-    )
+    order, (inputs, outputs, noisy_inputs, noisy_outputs) = _perturbed(
+        module, X, sigma, n_samples, order, random_state, positive_sigma=True)
     with torch.no_grad():
         noisy = _matrix_mutual_information_torch(noisy_inputs, noisy_outputs, order)
         clean = _matrix_mutual_information_torch(inputs, outputs, order)
@@ -530,12 +529,8 @@ def entropy_difference(
     float
         ED in nats.
     """
-    _check_sigma(sigma, positive=True)
-    order = _check_order(order)
-    _check_subsample_params(n_samples, random_state)
-    _, outputs, _, noisy_outputs = _input_and_outputs(
-        module, X, sigma=sigma, n_samples=n_samples, random_state=random_state
-    )
+    order, (_, outputs, _, noisy_outputs) = _perturbed(
+        module, X, sigma, n_samples, order, random_state, positive_sigma=True)
     with torch.no_grad():
         noisy = _matrix_entropy_torch(noisy_outputs, order)
         clean = _matrix_entropy_torch(outputs, order)
