@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import os
-import shutil
 import tarfile
-import urllib.error
-import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from grokkit._validation import check_number
+from grokkit._validation import check_bool, check_number
+from grokkit.datasets._cache import corrupt_cache, download
 
 #: The Large Movie Review Dataset (Maas et al., 2011).
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -43,21 +43,14 @@ def imdb_home(data_home: str | os.PathLike | None = None) -> Path:
 
 
 def _download(folder: Path) -> Path:
-    target = folder / ARCHIVE
-    folder.mkdir(parents=True, exist_ok=True)
-    part = target.with_suffix(".part")
     try:
-        with urllib.request.urlopen(IMDB_URL, timeout=60) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out)
-    except (urllib.error.URLError, OSError) as exc:
-        part.unlink(missing_ok=True)
+        return download([IMDB_URL], folder / ARCHIVE, timeout=60)
+    except OSError as exc:
         raise FileNotFoundError(
             f"IMDb: neither {FOLDER}/ nor {ARCHIVE!r} is in {folder}, and {IMDB_URL} could not be "
             f"downloaded ({exc}). Place the archive or its extracted {FOLDER}/ folder there (or pass "
             "data_home=...), or use grokkit.datasets.make_sentiment_corpus offline."
         ) from exc
-    part.rename(target)
-    return target
 
 
 def _read_folder(root: Path, split: str) -> tuple[list[str], list[int], list[str]]:
@@ -68,13 +61,23 @@ def _read_folder(root: Path, split: str) -> tuple[list[str], list[int], list[str
             raise FileNotFoundError(f"IMDb folder {folder} is missing; expected {FOLDER}/{split}/"
                                     f"{{neg,pos}}/*.txt as in {ARCHIVE}.")
         for path in sorted(folder.glob("*.txt")):
-            texts.append(path.read_text(encoding="utf-8"))
+            try:
+                texts.append(path.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as exc:
+                raise corrupt_cache(path, f"not UTF-8 text ({exc})") from exc
             labels.append(label)
             names.append(f"{split}/{label_name}/{path.name}")
     return texts, labels, names
 
 
 def _read_archive(path: Path) -> dict[str, tuple[list[str], list[int], list[str]]]:
+    try:
+        return _read_archive_members(path)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise corrupt_cache(path, f"not a complete {ARCHIVE} archive ({exc or type(exc).__name__})") from exc
+
+
+def _read_archive_members(path: Path) -> dict[str, tuple[list[str], list[int], list[str]]]:
     found: dict[str, list[tuple[str, str, int]]] = {"train": [], "test": []}
     with tarfile.open(path, "r:*") as archive:
         for member in archive:
@@ -88,7 +91,7 @@ def _read_archive(path: Path) -> dict[str, tuple[list[str], list[int], list[str]
     out = {}
     for split, rows in found.items():
         if not rows:
-            raise FileNotFoundError(f"{path} holds no {FOLDER}/{split}/{{neg,pos}}/*.txt reviews.")
+            raise corrupt_cache(path, f"it holds no {FOLDER}/{split}/{{neg,pos}}/*.txt reviews")
         # Same order as reading the extracted folder: neg before pos, files sorted by name.
         rows.sort(key=lambda r: (LABELS[r[0].split("/")[1]], r[0]))
         out[split] = ([r[1] for r in rows], [r[2] for r in rows], [r[0] for r in rows])
@@ -134,6 +137,7 @@ def load_imdb(
         check_number("n_train", n_train, low=1, high=25000, integer=True)
     if n_test is not None:
         check_number("n_test", n_test, low=1, high=25000, integer=True)
+    check_bool("download", download)
     folder = imdb_home(data_home)
     if (folder / FOLDER).is_dir():
         splits = {split: _read_folder(folder / FOLDER, split) for split in ("train", "test")}

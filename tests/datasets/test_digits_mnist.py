@@ -76,3 +76,82 @@ def test_corrupt_file_is_rejected(tmp_path):
         f.write(b"\x01\x02\x03\x04rest")
     with pytest.raises(ValueError, match="not an IDX file"):
         read_idx(bad)
+
+
+def test_label_count_disagreeing_with_images_names_the_file(fake_mnist):
+    """Issue 16 #10: train labels holding 5 entries against 50 images were returned as they were."""
+    folder, arrays = fake_mnist
+    labels = folder / mnist_module.FILES["train_labels"]
+    _write_idx(labels, arrays["train_labels"][:5])
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte\.gz.*5 labels.*50 images.*Delete it"):
+        load_mnist(n_train=30, data_home=folder, download=False)
+
+
+def test_corrupt_gzip_cache_names_the_file_and_the_fix(fake_mnist):
+    """Issue 16 #11: a non-gzip cached file raised a bare BadGzipFile."""
+    folder, _ = fake_mnist
+    (folder / mnist_module.FILES["test_images"]).write_bytes(b"<html>rate limited</html>")
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte\.gz.*gzip.*download=True"):
+        load_mnist(data_home=folder, download=False)
+
+
+def test_truncated_gzip_cache_is_corrupt(fake_mnist):
+    folder, _ = fake_mnist
+    path = folder / mnist_module.FILES["train_images"]
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz.*is corrupt"):
+        load_mnist(data_home=folder, download=False)
+
+
+@pytest.mark.parametrize("header, match", [
+    (bytes([1, 0, 8, 1]) + (5).to_bytes(4, "big"), "magic number"),
+    (bytes([0, 0, 0x42, 1]) + (5).to_bytes(4, "big"), "data type 0x42"),
+    (bytes([0, 0, 8, 3]) + (5).to_bytes(4, "big"), "ends inside"),
+    (bytes([0, 0, 8, 1]) + (9).to_bytes(4, "big"), r"shape \(9,\)"),
+])
+def test_read_idx_checks_magic_and_dimensions(tmp_path, header, match):
+    path = tmp_path / "bad-idx1-ubyte"
+    path.write_bytes(header + bytes(5))
+    with pytest.raises(ValueError, match=match):
+        read_idx(path)
+
+
+def test_images_of_the_wrong_shape_are_corrupt(fake_mnist):
+    folder, _ = fake_mnist
+    _write_idx(folder / mnist_module.FILES["train_images"], np.zeros((50, 8, 8), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"train-images.*\(n, 28, 28\).*\(50, 8, 8\)"):
+        load_mnist(data_home=folder, download=False)
+
+
+def test_interrupted_download_leaves_no_file(tmp_path, monkeypatch):
+    """A download that fails midway leaves neither the target nor its temporary file."""
+    import io
+
+    from grokkit.datasets import _cache
+
+    class Broken(io.RawIOBase):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def readinto(self, buffer):
+            raise ConnectionResetError("connection reset mid-download")
+
+    monkeypatch.setattr(_cache.urllib.request, "urlopen", lambda url, timeout: Broken())
+    with pytest.raises(FileNotFoundError, match="could not be downloaded"):
+        load_mnist(data_home=tmp_path, download=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_completed_download_is_renamed_into_place(tmp_path, monkeypatch):
+    import io
+
+    from grokkit.datasets import _cache
+
+    payload = b"idx bytes"
+    monkeypatch.setattr(_cache.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payload))
+    target = _cache.download(["https://example.invalid/a.gz"], tmp_path / "a.gz")
+    assert target.read_bytes() == payload
+    assert [p.name for p in tmp_path.iterdir()] == ["a.gz"]

@@ -89,3 +89,22 @@ def test_sentiment_corpus_is_seeded_and_its_cues_carry_the_label():
 def test_sentiment_corpus_bad_parameters(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make_sentiment_corpus(**kwargs)
+
+
+def test_truncated_archive_names_the_file_and_the_fix(fake_tree, tmp_path):
+    """Issue 16 #11 for the IMDb cache: a cut-off archive names itself and says how to refetch."""
+    other = tmp_path / "truncated"
+    other.mkdir()
+    archive_path = other / "aclImdb_v1.tar.gz"
+    with tarfile.open(archive_path, "w:gz") as archive:
+        archive.add(fake_tree / "aclImdb", arcname="aclImdb")
+    archive_path.write_bytes(archive_path.read_bytes()[:60])
+    with pytest.raises(ValueError, match=r"aclImdb_v1\.tar\.gz.*corrupt.*Delete it.*download=True"):
+        load_imdb(data_home=other, download=False)
+
+
+def test_archive_without_reviews_is_corrupt(tmp_path):
+    with tarfile.open(tmp_path / "aclImdb_v1.tar.gz", "w:gz"):
+        pass
+    with pytest.raises(ValueError, match=r"aclImdb_v1\.tar\.gz.*holds no aclImdb/train"):
+        load_imdb(data_home=tmp_path, download=False)
