@@ -61,7 +61,8 @@ SETTINGS = {
     "smoke": "p 13, 30 % of pairs, transformer d_model 32, 2 heads, d_mlp 64, 60 full-batch epochs; "
              "O-information with 4 neuron bins at 6 checkpoints (plumbing only)",
     "quick": f"p 59 (not 113: fits CPU), 30 % of pairs, {_NANDA}, 15 000 epochs, float32; O-information "
-             "with 8 neuron bins at 24 checkpoints",
+             "with 8 neuron bins at 24 checkpoints; about 10 minutes on two CPU cores (longer than the "
+             "other quick sizes: grokking at p 59 takes about 11 000 epochs)",
     "full": f"p 113, 30 % of pairs, {_NANDA}, 25 000 epochs (the paper's notebook shows 25 000), float64; "
             "O-information with 10 neuron bins (Clauw et al.) at 32 checkpoints",
 }
