@@ -1,10 +1,12 @@
 """The ``grokkit`` command line: list, reproduce, and its errors."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from grokkit.cli import main
 from grokkit.experiments import available_experiments
@@ -45,3 +47,103 @@ def test_python_dash_m_grokkit_lists():
     result = subprocess.run([sys.executable, "-m", "grokkit", "list"], capture_output=True, text=True,
                             check=True)
     assert "synergy_redundancy_phases" in result.stdout
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Replace abelian_test's run by one that fails the test if any training starts."""
+    import dataclasses
+
+    from grokkit import experiments
+
+    def run(**kwargs):
+        raise AssertionError("training started before the flags were checked")
+
+    registry = experiments._registry()
+    monkeypatch.setitem(registry, "abelian_test", dataclasses.replace(registry["abelian_test"], run=run))
+
+
+def _bad_out(kind, tmp_path):
+    existing = tmp_path / "existing.txt"
+    existing.write_text("not a folder")
+    return {"file": str(existing), "under_file": str(existing / "sub"),
+            # /proc refuses new entries even to root, so this is unwritable whoever runs the test.
+            "unwritable": "/proc/grokkit-test-out"}[kind]
+
+
+@pytest.mark.parametrize("kind, match", [
+    ("file", "is an existing file"),
+    ("under_file", "lies under .*existing.txt.*which is a file"),
+    ("unwritable", "cannot be written"),
+])
+def test_bad_out_exits_2_with_one_line_before_training(kind, match, tmp_path, capsys, no_training):
+    """Issue 16 #6: the experiment ran (hours at full size), then mkdir failed and nothing was saved."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "abelian_test", "--out", _bad_out(kind, tmp_path)])
+    elapsed = time.perf_counter() - start
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("grokkit: error: --out=")
+    assert re.search(match, lines[0])
+    assert elapsed < 1.0
+
+
+@pytest.mark.parametrize("flags, match", [
+    (["--device", "bogus"], "--device must be 'cpu', 'cuda'"),
+    (["--seed", "-5"], r"--seed must be in \[0, "),
+    pytest.param(["--device", "cuda"], "CUDA is not available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA present")),
+])
+def test_bad_flag_exits_2_with_one_line(flags, match, tmp_path, capsys, no_training):
+    """Issue 16 #7: a 33-line traceback and exit 1 for --device bogus, cuda without CUDA, --seed -5."""
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "abelian_test", "--out", str(tmp_path / "run"), *flags])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and re.search(match, lines[0])
+    assert not (tmp_path / "run").exists()
+
+
+def test_results_survive_an_output_error(tmp_path, monkeypatch):
+    """A finished run whose files cannot be moved into --out stays in the staging folder it names."""
+    from grokkit import experiments
+
+    out = tmp_path / "run"
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(experiments.os, "replace", refuse)
+    with pytest.raises(experiments.ResultsNotMoved) as info:
+        experiments.reproduce("norm_constraint_removes_grokking", size="smoke", out=out, verbose=0)
+    staging = info.value.staging
+    assert str(staging) in str(info.value) and staging.parent == tmp_path
+    summary = json.loads((staging / "summary.json").read_text())
+    assert all((staging / f).exists() for f in summary["files"])
+    assert not out.exists()
+
+
+def test_reproduce_into_an_existing_folder_replaces_its_files(tmp_path):
+    from grokkit import experiments
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")
+    (out / "notes.txt").write_text("kept")
+    summary = experiments.reproduce("norm_constraint_removes_grokking", size="smoke", out=out, verbose=0)
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert (out / "notes.txt").read_text() == "kept"
+    assert sorted(p.name for p in out.iterdir()) == sorted([*summary["files"], "notes.txt"])
+
+
+def test_python_api_checks_out_before_training(tmp_path, no_training):
+    from grokkit import experiments
+
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ValueError, match="out=.*is an existing file"):
+        experiments.reproduce("abelian_test", size="smoke", out=tmp_path / "f")
+    with pytest.raises(ValueError, match="seed"):
+        experiments.reproduce("abelian_test", size="smoke", out=tmp_path / "r", seed=-1)

@@ -102,3 +102,32 @@ def test_clone_pickle_and_feature_names(corpus):
     assert clone(seq).get_params() == seq.get_params() and not hasattr(clone(seq), "vocabulary_")
     assert seq.get_feature_names_out()[[0, -1]].tolist() == ["position0", "position6"]
     np.testing.assert_array_equal(seq.fit_transform(docs), seq.transform(docs))
+
+
+@pytest.mark.parametrize("X, index, error", [
+    (["good film", None], 1, ValueError),
+    ([None, "good film"], 0, ValueError),
+    (["good film", float("nan")], 1, ValueError),
+    (["good film", "bad plot", 7], 2, TypeError),
+])
+def test_missing_or_non_text_document_names_x_and_its_index(X, index, error):
+    """Issue 16 #2: a None among the documents raised AttributeError from str.lower."""
+    with pytest.raises(error, match=rf"X\[{index}\]"):
+        TextSequencer().fit(X)
+    fitted = TextSequencer().fit(["good film"])
+    with pytest.raises(error, match=rf"X\[{index}\]"):
+        fitted.transform(X)
+
+
+def test_lowercase_and_stop_words_are_checked():
+    with pytest.raises(TypeError, match="lowercase"):
+        TextSequencer(lowercase="no").fit(["a film"])
+    with pytest.raises(TypeError, match="stop_words"):
+        TextSequencer(stop_words=[1, 2]).fit(["a film"])
+    with pytest.raises(TypeError, match="stop_words"):
+        TextSequencer(stop_words=5).fit(["a film"])
+
+
+def test_stop_words_iterator_is_read_once():
+    seq = TextSequencer(stop_words=(w for w in ["film"])).fit(["film great plot"])
+    assert "film" not in seq.vocabulary_ and "great" in seq.vocabulary_

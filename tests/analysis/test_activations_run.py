@@ -53,3 +53,60 @@ def test_run_without_checkpoints_is_an_error():
         OInformationAnalyzer(n_bins=3).fit_transform_run(clf, X)
     with pytest.raises(ValueError, match="layer"):
         HiddenActivations(clf, layer="act7").fit(X)
+
+
+@pytest.fixture(scope="module")
+def feature_clf():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 20)).astype(np.float32)
+    y = rng.randint(0, 2, size=40)
+    return GrokMLPClassifier(hidden_layer_sizes=(8,), max_epochs=2, batch_size=None, measures=None,
+                             random_state=0).fit(X, y), X
+
+
+@pytest.mark.parametrize("case, error, match", [
+    ("narrow", ValueError, "X has 10 features, but GrokMLPClassifier is expecting 20"),
+    ("all_nan", ValueError, "Input X contains NaN"),
+    ("one_inf", ValueError, "Input X contains infinity"),
+    ("strings", TypeError, "X must be numeric"),
+    ("words", TypeError, "X must be numeric; got text such as 'a'"),
+    ("sparse", TypeError, "dense"),
+])
+def test_bad_input_is_rejected_as_predict_rejects_it(feature_clf, case, error, match):
+    """Issue 16 #5: a torch shape error, NaN returned silently, a torch TypeError."""
+    import scipy.sparse
+
+    clf, X = feature_clf
+    bad = {
+        "narrow": X[:, :10],
+        "all_nan": np.full_like(X, np.nan),
+        "one_inf": np.where(np.arange(X.size).reshape(X.shape) == 7, np.inf, X),
+        "strings": X.astype(str),
+        "words": np.full(X.shape, "a", dtype=object),
+        "sparse": scipy.sparse.csr_matrix(X),
+    }[case]
+    fitted = HiddenActivations(clf).fit(X)
+    with pytest.raises(error, match=match):
+        fitted.transform(bad)
+    with pytest.raises(error, match=match):
+        hidden_activations(clf, bad)
+
+
+def test_float_pairs_are_accepted_where_predict_accepts_them(modular_run):
+    clf, X = modular_run
+    np.testing.assert_array_equal(clf.predict(X.astype(float)), clf.predict(X))
+    np.testing.assert_array_equal(hidden_activations(clf, X.astype(float))["act1"],
+                                  hidden_activations(clf, X)["act1"])
+
+
+def test_unfitted_or_foreign_estimator(feature_clf):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.linear_model import LogisticRegression
+
+    _, X = feature_clf
+    with pytest.raises(NotFittedError):
+        HiddenActivations(GrokMLPClassifier()).fit(X)
+    with pytest.raises(TypeError, match="estimator must be a fitted grokkit estimator"):
+        HiddenActivations(LogisticRegression()).fit(X)
+    with pytest.raises(TypeError, match="estimator"):
+        HiddenActivations().fit(X)
