@@ -163,3 +163,33 @@ def test_bad_data(teacher):
     X, y, *_ = teacher
     with pytest.raises(ValueError, match="same number of rows"):
         ReducedLandscape(student(max_epochs=1), alphas=[1.0]).fit(X, y[:-1])
+
+
+@pytest.mark.parametrize("part", ["X", "y", "eval_set X_test"])
+def test_sparse_input_needs_dense(teacher, part):
+    """Issue 16 #14: csr_matrix X raised 'sparse array length is ambiguous'."""
+    import scipy.sparse
+
+    X, y, X_test, y_test = teacher
+    data = {"X": X, "y": y.reshape(-1, 1), "eval_set X_test": X_test}
+    data[part] = scipy.sparse.csr_matrix(data[part])
+    with pytest.raises(TypeError, match=f"ReducedLandscape needs dense input: {part} is a scipy.sparse"):
+        ReducedLandscape(student(max_epochs=1), alphas=[1.0]).fit(
+            data["X"], data["y"], eval_set=(data["eval_set X_test"], y_test))
+
+
+def test_train_size_missing_classes_is_named(blobs):
+    """Issue 16 #17: the error spoke of eval_set labels, not of the train size too small for the classes."""
+    X, y = blobs
+    clf = GrokMLPClassifier(hidden_layer_sizes=(4,), max_epochs=1, batch_size=None, measures=None)
+    sizes = [2, 60]  # two rows cannot hold the three classes
+    with pytest.raises(ValueError, match=r"train size 2 hold [12] of the 3 classes of y and eval_set"):
+        ReducedLandscape(clf, alphas=[1.0], train_sizes=sizes, random_state=0).fit(X, y, eval_set=(X, y))
+
+
+def test_diverged_points_are_a_column_and_a_warning(teacher):
+    X, y, X_test, y_test = teacher
+    with pytest.warns(RuntimeWarning, match=r"ReducedLandscape: 1 of 2 runs diverged.*alpha=1e\+30"):
+        table = ReducedLandscape(student(max_epochs=3), alphas=[1.0, 1e30], random_state=0).fit(
+            X, y, eval_set=(X_test, y_test)).landscape_
+    assert table["diverged"].tolist() == [False, True]

@@ -82,3 +82,50 @@ def test_eval_set_required(blobs):
     X, y = blobs
     with pytest.raises(ValueError, match="eval_set"):
         TimeToGeneralize(make_clf(max_epochs=1), weight_decays=[0.1]).fit(X, y)
+
+
+def test_diverged_runs_are_a_column_and_a_warning():
+    """Issue 16 #8: diverged runs looked like ordinary non-generalising runs, the warning suppressed."""
+    from grokkit import GrokMLPRegressor
+    from grokkit.datasets import make_teacher_student
+
+    X, y, X_test, y_test = make_teacher_student(n_train=30, n_test=20, widths=(4,), random_state=0)
+    huge = GrokMLPRegressor(hidden_layer_sizes=(4,), alpha=1e30, max_epochs=5, batch_size=None,
+                            measures=None)
+    with pytest.warns(RuntimeWarning) as record:
+        sweep = TimeToGeneralize(huge, weight_decays=[0.1, 1.0], random_state=0).fit(
+            X, y, eval_set=(X_test, y_test))
+    assert sweep.times_["diverged"].tolist() == [True, True]
+    messages = [str(w.message) for w in record]
+    assert any(m.startswith("Training diverged") for m in messages)  # the estimator's own, not hidden
+    assert any("TimeToGeneralize: 2 of 2 runs diverged" in m and "weight_decay=0.1" in m for m in messages)
+
+
+def test_healthy_runs_are_not_marked_diverged(sweep):
+    assert sweep.times_["diverged"].dtype == bool and not sweep.times_["diverged"].any()
+
+
+def test_transformer_contract(blobs, sweep):
+    """Issue 16 #9: transform without TransformerMixin; scikit-learn's check generator raised."""
+    from sklearn.base import TransformerMixin
+    from sklearn.pipeline import make_pipeline
+    from sklearn.utils.estimator_checks import estimator_checks_generator
+
+    X, y = blobs
+    assert isinstance(sweep, TransformerMixin)
+    assert list(sweep.get_feature_names_out()) == list(TIMES_COLUMNS)
+    again = clone(sweep).fit_transform(X, y, eval_set=(X, y))
+    pd.testing.assert_frame_equal(again, sweep.times_)
+    pipe = make_pipeline(clone(sweep))
+    pd.testing.assert_frame_equal(pipe.fit_transform(X, y, timetogeneralize__eval_set=(X, y)), sweep.times_)
+    names = {getattr(check, "func", check).__name__ for _, check in estimator_checks_generator(clone(sweep))}
+    assert {"check_transformer_general", "check_transformers_unfitted"} <= names
+
+
+def test_sparse_input_needs_dense(blobs):
+    import scipy.sparse
+
+    X, y = blobs
+    with pytest.raises(TypeError, match="TimeToGeneralize needs dense input: X is a scipy.sparse"):
+        TimeToGeneralize(make_clf(max_epochs=1), weight_decays=[0.1]).fit(
+            scipy.sparse.csr_matrix(X), y, eval_set=(X, y))
