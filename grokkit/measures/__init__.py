@@ -55,6 +55,7 @@ from grokkit.measures.registry import (
 )
 from grokkit.measures.representation import nearest_neighbour_accuracy
 from grokkit.measures.sharpness import hessian_trace
+from grokkit.measures.stability import nlm_alignment, softmax_collapse
 from grokkit.measures.weights import weight_entropy, weight_norm
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "mutual_information_difference",
     "n_key_frequencies",
     "nearest_neighbour_accuracy",
+    "nlm_alignment",
     "o_information",
     "o_information_group_multiplets",
     "o_information_multiplets",
@@ -98,6 +100,7 @@ __all__ = [
     "representation_entropy",
     "resolve_measures",
     "restricted_loss",
+    "softmax_collapse",
     "weight_entropy",
     "weight_norm",
 ]

@@ -14,7 +14,7 @@ from grokkit._validation import check_number
 from grokkit.measures._capture import as_module_tensor
 from grokkit.measures.registry import measure
 
-LOSSES = ("cross_entropy", "mse")
+LOSSES = ("cross_entropy", "mse", "stablemax")
 
 
 def _cross_entropy(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -23,6 +23,14 @@ def _cross_entropy(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             f"loss='cross_entropy' needs integer class labels y; got y of dtype {y.dtype}."
         )
     return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), y.reshape(-1))
+
+
+def _stablemax(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    from grokkit.losses import stablemax_cross_entropy
+
+    if y.is_floating_point():
+        raise ValueError(f"loss='stablemax' needs integer class labels y; got y of dtype {y.dtype}.")
+    return stablemax_cross_entropy(outputs.reshape(-1, outputs.shape[-1]), y.reshape(-1))
 
 
 def _mse(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -44,6 +52,8 @@ def _loss_function(loss: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Te
             return _cross_entropy
         if loss == "mse":
             return _mse
+        if loss == "stablemax":
+            return _stablemax
         raise ValueError(
             f"loss must be one of {', '.join(map(repr, LOSSES))} or a callable "
             f"(outputs, y) -> scalar tensor; got {loss!r}."
@@ -113,8 +123,9 @@ def hessian_trace(
     y : array or tensor
         Targets: class labels for ``"cross_entropy"``; class labels (one-hot encoded
         here) or real targets for ``"mse"``.
-    loss : {"cross_entropy", "mse"} or callable
-        A callable ``loss(outputs, y) -> scalar tensor``, or ``"mse"`` = mean of the
+    loss : {"cross_entropy", "mse", "stablemax"} or callable
+        ``"stablemax"`` is :func:`grokkit.losses.stablemax_cross_entropy`. A callable
+        ``loss(outputs, y) -> scalar tensor``, or ``"mse"`` = mean of the
         squared error over all output entries (``F.mse_loss``, Omnigrok's loss);
         the paper's :math:`\frac{1}{2n}\sum_i\|f(x_i) - \mathrm{onehot}(y_i)\|^2` is
         that times C/2 for C classes.
