@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from grokkit._validation import check_not_text, check_number
@@ -68,6 +68,14 @@ class HiddenActivations(TransformerMixin, BaseEstimator):
         self.estimator = estimator
         self.layer = layer
         self.epoch = epoch
+
+    def __sklearn_clone__(self) -> HiddenActivations:
+        # The wrapped estimator is already trained and only read here: a clone keeps that same
+        # fitted estimator (as sklearn.frozen.FrozenEstimator does) rather than an unfitted copy,
+        # so a Pipeline holding this transformer survives cross_val_score and GridSearchCV.
+        params = self.get_params(deep=False)
+        return type(self)(**{name: value if name == "estimator" else clone(value, safe=False)
+                             for name, value in params.items()})
 
     def fit(self, X: Any, y: Any = None) -> HiddenActivations:
         if self.epoch is not None:

@@ -84,16 +84,32 @@ def check_training_pool(owner: str, X: Any, y: Any, eval_set: Any) -> int:
             raise ValueError(f"eval_set must be a pair (X_test, y_test); got {eval_set!r}.")
         check_dense("eval_set X_test", eval_set[0], owner)
         check_dense("eval_set y_test", eval_set[1], owner)
-    try:
-        n_samples, n_targets = len(X), len(y)
-    except TypeError as exc:
-        raise TypeError(f"X and y must be array-likes with one row per sample; got {type(X).__name__} "
-                        f"and {type(y).__name__}.") from exc
+    n_samples, n_targets = _n_rows("X", X), _n_rows("y", y)
     if n_targets != n_samples:
         raise ValueError(f"X and y must have the same number of rows; got {n_samples} and {n_targets}.")
     if n_samples == 0:
         raise ValueError(f"X holds no samples; {owner} needs a training pool.")
     return n_samples
+
+
+def _n_rows(name: str, data: Any) -> int:
+    """Rows of a sequence, an array or an object with ``__array__`` (as sklearn accepts)."""
+    if hasattr(data, "__len__"):
+        return len(data)
+    shape = np.asarray(data).shape if hasattr(data, "__array__") else ()
+    if not shape:
+        raise TypeError(f"{name} must be an array-like with one row per sample; got "
+                        f"{type(data).__name__}.")
+    return int(shape[0])
+
+
+def n_features_of(X: Any) -> int:
+    """Columns of a 2-d training pool (1 for 1-d data and for ragged inputs such as graph lists)."""
+    try:
+        shape = np.asarray(X).shape
+    except (TypeError, ValueError):
+        return 1
+    return int(shape[1]) if len(shape) > 1 else 1
 
 
 def fit_single_threaded(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
@@ -344,7 +360,7 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
             raise
         self.landscape_ = pd.DataFrame(rows, columns=list(LANDSCAPE_COLUMNS))
         warn_diverged("ReducedLandscape", self.landscape_, ("n_train", "alpha"))
-        self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) > 1 else 1
+        self.n_features_in_ = n_features_of(X)
         return self
 
     def transform(self, X: Any = None) -> pd.DataFrame:

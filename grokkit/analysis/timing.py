@@ -29,6 +29,7 @@ from grokkit.analysis.landscape import (
     check_positive_grid,
     check_training_pool,
     fit_single_threaded,
+    n_features_of,
     run_grid,
     warn_diverged,
 )
@@ -177,7 +178,7 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                                                               self.times_["test_step"])
         self.train_slope_, self.train_intercept_ = loglog_slope(self.times_["weight_decay"],
                                                                 self.times_["train_step"])
-        self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) > 1 else 1
+        self.n_features_in_ = n_features_of(X)
         warn_diverged("TimeToGeneralize", self.times_, ("weight_decay",))
         return self
 

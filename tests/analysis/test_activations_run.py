@@ -110,3 +110,20 @@ def test_unfitted_or_foreign_estimator(feature_clf):
         HiddenActivations(LogisticRegression()).fit(X)
     with pytest.raises(TypeError, match="estimator"):
         HiddenActivations().fit(X)
+
+
+def test_clone_keeps_the_trained_estimator(modular_run):
+    """Found by sklearn's checks: clone() unfitted the wrapped model, so a Pipeline holding
+    HiddenActivations failed with NotFittedError under cross_val_score or GridSearchCV."""
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf, X = modular_run
+    twin = clone(HiddenActivations(clf))
+    assert twin.estimator is clf and not hasattr(twin, "layer_")
+    y = clf.predict(X) % 2
+    pipe = make_pipeline(HiddenActivations(clf), StandardScaler(), LogisticRegression(max_iter=200))
+    assert len(cross_val_score(pipe, X, y, cv=2)) == 2
