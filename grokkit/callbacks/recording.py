@@ -70,12 +70,13 @@ class ProgressRecorder(Callback):
 
     def on_epoch_end(self, net: Any, dataset_train: SplitData | None = None,
                      dataset_valid: SplitData | None = None, **kwargs: Any) -> None:
-        if net.history[-1]["epoch"] in self.schedule_:
+        row = list.__getitem__(net.history, -1)  # skorch's History[-1] re-indexes the whole history
+        if row["epoch"] in self.schedule_:
             self.record(net, dataset_train, dataset_valid)
         elif dataset_valid is not None:
             # no new validation score, so no new best: what skorch's Checkpoint and
             # WandbLogger(save_model=True) read at every epoch
-            net.history.record("valid_loss_best", False)
+            row["valid_loss_best"] = False
 
     def record(self, net: Any, train: SplitData, valid: SplitData | None, initial: bool = False) -> None:
         """Record the current state: a row of the current history epoch, or epoch 0."""

@@ -115,8 +115,9 @@ class TrainingLoop:
         getattr(self, method_name)(self, **cb_kwargs)
         self._stopped_by = None
         epoch_end = method_name == "on_epoch_end"
+        row = last_row(self.history) if epoch_end else None
         for name, cb in self.callbacks_:
-            if epoch_end and _waits_for_record(cb, self.history[-1]):
+            if epoch_end and _waits_for_record(cb, row):
                 continue
             try:
                 getattr(cb, method_name)(self, **cb_kwargs)
@@ -127,9 +128,10 @@ class TrainingLoop:
 
     def on_epoch_begin(self, net: Any, dataset_train: Any = None, dataset_valid: Any = None,
                        **kwargs: Any) -> None:
-        last = self.history[-1]["epoch"] if len(self.history) else 0
-        self.history.new_epoch()
-        self.history.record("epoch", last + 1)
+        history = self.history
+        last = last_row(history)["epoch"] if len(history) else 0
+        history.new_epoch()
+        last_row(history)["epoch"] = last + 1
 
     def _train_epoch(self, train: SplitData, size: int, per_batch: dict[str, list],
                      batch_rows: bool) -> float:
@@ -166,23 +168,24 @@ class TrainingLoop:
         return float(total) / n
 
     def _record_epoch(self, fit_loss: float, n: int, n_batches: int, batch_rows: bool) -> None:
-        history = self.history
+        # written into the row directly: skorch's History.record re-indexes the
+        # whole history at every call, a cost per epoch that tiny runs notice
+        row = last_row(self.history)
         if not batch_rows:
-            history.new_batch()
-            history.record_batch("train_loss", fit_loss)
-            history.record_batch("train_batch_size", n)
-        history.record("train_batch_count", n_batches)
-        self.record_with_best("train_loss", fit_loss)
-        history.record("step", self.n_steps_)
+            row["batches"].append({"train_loss": fit_loss, "train_batch_size": n})
+        row["train_batch_count"] = n_batches
+        self.record_with_best("train_loss", fit_loss, row)
+        row["step"] = self.n_steps_
 
-    def record_with_best(self, key: str, value: float) -> None:
+    def record_with_best(self, key: str, value: float, row: dict[str, Any] | None = None) -> None:
         """Record ``key`` and ``key_best`` (lower is better) as skorch's scoring callbacks do."""
         best = self._best_scores.get(key, math.inf)
         is_best = value < best
         if is_best:
             self._best_scores[key] = value
-        self.history.record(key, value)
-        self.history.record(f"{key}_best", bool(is_best))
+        row = last_row(self.history) if row is None else row
+        row[key] = value
+        row[f"{key}_best"] = bool(is_best)
 
     def _training_forward(self) -> Any:
         """The module as the training step calls it: compiled once when ``compile=True``."""
@@ -222,6 +225,11 @@ class TrainingLoop:
         if self.on_divergence == "raise":
             raise TrainingDiverged(message)
         warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def last_row(history: Any) -> dict[str, Any]:
+    """The current epoch's row of a skorch ``History``, without its slicing machinery."""
+    return list.__getitem__(history, -1)
 
 
 def best_scores(history: Any) -> dict[str, float]:
