@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numbers
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,35 @@ def check_bool(name: str, value: Any) -> None:
     """Check that ``value`` is ``True`` or ``False`` (a numpy bool too): a TypeError otherwise."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False; got {value!r}.")
+
+
+def check_random_state(random_state: Any, name: str = "random_state") -> np.random.RandomState:
+    """scikit-learn's ``check_random_state``, with an error naming the parameter (and no bools)."""
+    from sklearn.utils import check_random_state as sklearn_check_random_state
+
+    if not isinstance(random_state, (bool, np.bool_)):
+        try:
+            return sklearn_check_random_state(random_state)
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy RandomState; "
+                     f"got {random_state!r}.")
+
+
+@contextmanager
+def input_named(name: str) -> Iterator[None]:
+    """Prefix ``name`` to a ValueError/TypeError raised inside that does not mention it.
+
+    scikit-learn's ``validate_data`` says "Found array with 0 sample(s)..." or
+    "Expected 2D array, got 1D array" without saying which input it read.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", str(exc)):
+            raise
+        kind = TypeError if isinstance(exc, TypeError) and not isinstance(exc, ValueError) else ValueError
+        raise kind(f"{name}: {exc}") from exc
 
 
 def check_options(name: str, value: Any, allowed: Iterable[Any]) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from grokkit._validation import check_not_text, check_number
+from grokkit._validation import check_not_text, check_number, input_named
 from grokkit.measures._capture import as_module_tensor, capture
 
 
@@ -21,7 +21,8 @@ def validate_estimator_input(estimator: Any, X: Any) -> Any:
                         f"{estimator!r}.")
     check_is_fitted(estimator, "module_")
     check_not_text("X", X)
-    return estimator._validate_predict_inputs(X)
+    with input_named("X"):
+        return estimator._validate_predict_inputs(X)
 
 
 def hidden_activations(estimator: Any, X: Any, epoch: int | None = None) -> dict[str, np.ndarray]:
@@ -42,6 +43,8 @@ def hidden_activations(estimator: Any, X: Any, epoch: int | None = None) -> dict
         Layer name (``act1``, ``blocks.0.mlp.act``, ...) -> float64 array.
     """
     X = validate_estimator_input(estimator, X)
+    if epoch is not None:
+        check_number("epoch", epoch, low=0, integer=True)
     module = estimator.module_ if epoch is None else estimator.module_at(epoch)
     _, acts = capture(module, as_module_tensor(X, module))
     return {name: value.double().cpu().numpy() for name, value in acts.items()}
@@ -78,8 +81,8 @@ class HiddenActivations(TransformerMixin, BaseEstimator):
                              for name, value in params.items()})
 
     def fit(self, X: Any, y: Any = None) -> HiddenActivations:
-        if self.epoch is not None:
-            check_number("epoch", self.epoch, low=0, integer=True)
+        if self.layer is not None and not isinstance(self.layer, str):
+            raise TypeError(f"layer must be a hidden layer's name (str) or None; got {self.layer!r}.")
         layers = hidden_activations(self.estimator, X, self.epoch)
         if self.layer is None and len(layers) != 1:
             raise ValueError(f"layer must name one of {', '.join(map(repr, layers))}; got None.")

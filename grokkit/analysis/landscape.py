@@ -25,11 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from grokkit._threads import torch_threads
-from grokkit._validation import check_bool, check_dense, check_number
+from grokkit._validation import check_bool, check_dense, check_number, check_random_state
 
 #: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
 LANDSCAPE_COLUMNS = ("alpha", "weight_norm", "n_train", "train_loss", "test_loss", "train_acc",

@@ -37,10 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from grokkit._validation import check_number, check_options
+from grokkit._validation import check_number, check_options, check_random_state
 from grokkit.analysis.landscape import (
     check_grok_estimator,
     check_n_jobs,

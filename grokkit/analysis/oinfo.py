@@ -14,6 +14,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from grokkit._validation import input_named
 from grokkit.measures.oinfo import o_information_group_multiplets
 
 
@@ -178,9 +179,10 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
         """
         self._validate_params()
         data = self._to_numpy(self._select_layer(X))
-        data = validate_data(
-            self, data, dtype=np.float64, ensure_min_samples=2, ensure_min_features=2
-        )
+        with input_named("X"):
+            data = validate_data(
+                self, data, dtype=np.float64, ensure_min_samples=2, ensure_min_features=2
+            )
         active = np.flatnonzero(np.ptp(data, axis=0) > 0)
         if len(active) < self.n_bins:
             raise ValueError(
@@ -299,9 +301,10 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
         check_is_fitted(self, "multiplets_")
         rows = []
         for array in self._as_arrays(X):
-            data = validate_data(
-                self, array, dtype=np.float64, ensure_min_samples=2, reset=False
-            )
+            with input_named("X"):
+                data = validate_data(
+                    self, array, dtype=np.float64, ensure_min_samples=2, reset=False
+                )
             rows.append(self._features(self._search(data)))
         return np.vstack(rows)
 

@@ -19,10 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from grokkit._validation import check_number
+from grokkit._validation import check_number, check_random_state
 from grokkit.analysis.landscape import (
     check_grok_estimator,
     check_n_jobs,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.utils import check_random_state
 
-from grokkit._validation import check_number
+from grokkit._validation import check_number, check_random_state
 
 
 def load_digits_split(

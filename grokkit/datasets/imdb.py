@@ -9,9 +9,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import check_random_state
 
-from grokkit._validation import check_bool, check_number
+from grokkit._validation import check_bool, check_number, check_random_state
 from grokkit.datasets._cache import corrupt_cache, download
 
 #: The Large Movie Review Dataset (Maas et al., 2011).

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.utils import check_random_state
 
-from grokkit._validation import check_number
+from grokkit._validation import check_number, check_random_state
 
 
 def _add(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:

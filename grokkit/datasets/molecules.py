@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import check_random_state
 
-from grokkit._validation import check_number, check_options
+from grokkit._validation import check_number, check_options, check_random_state
 
 #: The 15 properties on line 2 of every QM9 ``.xyz`` file, in order
 #: (Ramakrishnan et al., 2014). ``alpha`` is the isotropic polarizability (Bohr³),

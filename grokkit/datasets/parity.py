@@ -10,9 +10,8 @@ tasks.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils import check_random_state
 
-from grokkit._validation import check_number, check_options
+from grokkit._validation import check_number, check_options, check_random_state
 
 ENCODINGS = ("pm1", "binary")
 

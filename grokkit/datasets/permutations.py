@@ -20,9 +20,8 @@ import itertools
 import math
 
 import numpy as np
-from sklearn.utils import check_random_state
 
-from grokkit._validation import check_number
+from grokkit._validation import check_number, check_random_state
 
 
 def permutations_table(n: int) -> np.ndarray:

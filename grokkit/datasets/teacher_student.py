@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from sklearn.utils import check_random_state
 
-from grokkit._validation import check_number
+from grokkit._validation import check_number, check_random_state
 
 #: Activations of the teacher network, as numpy functions.
 TEACHER_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {

@@ -127,3 +127,24 @@ def test_clone_keeps_the_trained_estimator(modular_run):
     y = clf.predict(X) % 2
     pipe = make_pipeline(HiddenActivations(clf), StandardScaler(), LogisticRegression(max_iter=200))
     assert len(cross_val_score(pipe, X, y, cv=2)) == 2
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.zeros((0, 3), dtype=np.float32), "X: Found array with 0 sample"),
+    (np.zeros(3, dtype=np.float32), "X: Expected 2D array"),
+    (np.zeros((2, 3, 3), dtype=np.float32), "X: Found array with dim 3"),
+])
+def test_empty_and_misshapen_input_names_x(feature_clf, bad, match):
+    """Found by the hypothesis module: sklearn's messages for these did not say which input."""
+    clf, _ = feature_clf
+    with pytest.raises(ValueError, match=match):
+        hidden_activations(clf, bad)
+
+
+def test_layer_and_epoch_types(feature_clf):
+    """Found by the hypothesis module: layer={...} raised 'unhashable type: dict'."""
+    clf, X = feature_clf
+    with pytest.raises(TypeError, match="layer must be"):
+        HiddenActivations(clf, layer={"a": 1}).fit(X)
+    with pytest.raises(TypeError, match="epoch must be an int"):
+        hidden_activations(clf, X, epoch={"a": 1})

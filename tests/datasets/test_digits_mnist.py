@@ -155,3 +155,9 @@ def test_completed_download_is_renamed_into_place(tmp_path, monkeypatch):
     target = _cache.download(["https://example.invalid/a.gz"], tmp_path / "a.gz")
     assert target.read_bytes() == payload
     assert [p.name for p in tmp_path.iterdir()] == ["a.gz"]
+
+
+@pytest.mark.parametrize("seed", [0.0, -1, "a"])
+def test_digits_bad_random_state_names_it(seed):
+    with pytest.raises(ValueError, match="random_state must be None, an int"):
+        load_digits_split(n_train=10, random_state=seed)
