@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default=None, help="output folder (default: runs/NAME)")
     reproduce.add_argument("--seed", type=int, default=0, help="seed of data split and runs (default 0)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    reproduce.add_argument("--resume", action="store_true",
+                           help="continue an interrupted run in --out from its checkpoints")
     return parser
 
 
@@ -73,10 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = "quick" if args.quick else (args.size or "full")
     try:
         summary = reproduce(args.name, size=size, out=args.out, seed=args.seed, device=args.device,
-                            verbose=0 if args.quiet else 1)
+                            verbose=0 if args.quiet else 1, resume=args.resume)
     except ResultsNotMoved as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        out = args.out or f"runs/{args.name}"
+        flag = " --quick" if args.quick else (f" --size {args.size}" if args.size else "")
+        print(f"{parser.prog}: interrupted; the runs so far are checkpointed in {out}/checkpoints. "
+              f"Continue with: grokkit reproduce {args.name}{flag} --out {out} --seed {args.seed} --resume",
+              file=sys.stderr)
+        return 130
     print(f"{args.name} ({size}, {summary['seconds']} s) on {summary.get('dataset', '')}")
     for key, value in summary.get("headline", {}).items():
         print(f"  {key}: {value}")

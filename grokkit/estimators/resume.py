@@ -5,7 +5,8 @@ name, then ``os.replace``) at every recorded epoch, beside ``progress.csv``.
 It holds everything the rest of the run depends on: the module and optimizer
 states, the history and epoch-0 record, the step count, the global torch RNG
 (CPU and CUDA) and the minibatch shuffle generator, every callback's state,
-the kept checkpoints, and a fingerprint of the parameters and the data. A
+and a fingerprint of the parameters and the data. The kept checkpoints of
+``keep_checkpoints=True`` are written once each, as ``kept/<epoch>.pt``. A
 later ``fit`` whose fingerprint matches continues from it and produces the
 same ``progress_`` and parameters as a run that was never interrupted.
 """
@@ -100,7 +101,7 @@ def save(net: Any, done: bool) -> None:
         "initial_record": dict(net.initial_record_),
         "n_steps": int(net.n_steps_),
         "stopped_by": getattr(net, "stopped_by_", None),
-        "checkpoints": net.checkpoints_,
+        "checkpoints": _save_kept(net, directory),
         "rng": {"torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state(net.device_) if cuda else None,
                 "shuffle": net._shuffle_generator.get_state()},
@@ -109,6 +110,22 @@ def save(net: Any, done: bool) -> None:
     _atomic(directory / CHECKPOINT_FILE, lambda f: torch.save(state, f))
     frame = progress_frame(net.history, net.initial_record_)
     _atomic(directory / PROGRESS_FILE, lambda f: frame.to_csv(f, index=False))
+
+
+def _save_kept(net: Any, directory: Path) -> list[int]:
+    """Write each kept checkpoint (``keep_checkpoints``) once, as ``kept/<epoch>.pt``; return their epochs.
+
+    They are the bulk of a run's state, so they are not rewritten at every
+    recorded epoch with the rest.
+    """
+    kept = directory / "kept"
+    if net.checkpoints_:
+        kept.mkdir(exist_ok=True)
+    for epoch, state in net.checkpoints_.items():
+        path = kept / f"{epoch}.pt"
+        if not path.exists():
+            _atomic(path, lambda f, state=state: torch.save(state, f))
+    return sorted(net.checkpoints_)
 
 
 def _atomic(path: Path, write: Any) -> None:
@@ -131,7 +148,9 @@ def restore_before_train_begin(net: Any, state: dict[str, Any]) -> None:
     net.history_ = History(state["history"])
     net.initial_record_ = dict(state["initial_record"])
     net.n_steps_ = int(state["n_steps"])
-    net.checkpoints_ = dict(state["checkpoints"])
+    kept = Path(net.checkpoint_dir) / "kept"
+    net.checkpoints_ = {epoch: torch.load(kept / f"{epoch}.pt", map_location="cpu", weights_only=True)
+                        for epoch in state["checkpoints"]}
 
 
 def restore_after_train_begin(net: Any, state: dict[str, Any]) -> None:

@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from grokkit._validation import check_number, check_output_dir, resolve_device
+from grokkit._validation import check_bool, check_number, check_output_dir, resolve_device
 
 #: Run sizes, smallest first.
 SIZES = ("smoke", "quick", "full")
@@ -211,6 +211,7 @@ def reproduce(
     seed: int = 0,
     device: str = "cpu",
     verbose: int = 1,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run one experiment and write its CSV, JSON and PNG files.
 
@@ -235,17 +236,28 @@ def reproduce(
         Passed to every estimator (``"cuda"``, ``"auto"``...).
     verbose : int, default=1
         ``1`` shows a tqdm bar per training run and prints what is written.
+    resume : bool, default=False
+        Continue an interrupted call with the same ``out``: every training run
+        writes a resumable checkpoint under ``out/checkpoints/<run>`` at each
+        recorded epoch (and ``out/progress.csv`` gains each run as it
+        finishes), so a resumed call skips the finished runs and continues the
+        interrupted one where its last checkpoint left it; its results equal an
+        uninterrupted call's. Without it, old checkpoints in ``out`` are cleared.
 
     Returns
     -------
     dict
         The content of ``summary.json``.
     """
+    from grokkit.experiments._common import checkpointed_runs
+
     experiment, out = check_reproduction(name, size, out, seed, device)
+    check_bool("resume", resume)
     staging = _staging_dir(out)
     start = time.perf_counter()
     try:
-        result = experiment.run(size=size, seed=seed, device=device, verbose=verbose)
+        with checkpointed_runs(out, resume):
+            result = experiment.run(size=size, seed=seed, device=device, verbose=verbose)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,12 +49,61 @@ def image_data(size: str, seed: int) -> tuple[tuple[np.ndarray, ...], str]:
     return data, "sklearn digits, 300 train / 1 497 test (offline stand-in for MNIST)"
 
 
+@dataclass
+class _Reproduction:
+    """Where the runs of one ``reproduce`` call keep their checkpoints and progress as they go."""
+
+    checkpoints: Path
+    progress: Path
+    finished: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+_CURRENT: ContextVar[_Reproduction | None] = ContextVar("grokkit_reproduction", default=None)
+
+
+@contextmanager
+def checkpointed_runs(out: Path, resume: bool) -> Iterator[Path]:
+    """Runs fitted by :func:`fit_run` inside write checkpoints under ``out/checkpoints/<label>``.
+
+    Each run then writes its checkpoint and ``progress.csv`` at every recorded
+    epoch, and ``out/progress.csv`` gains each run as it finishes. With
+    ``resume`` the checkpoints of an earlier, interrupted call are continued
+    (finished runs return at once); without it they are cleared first.
+    """
+    root = out / "checkpoints"
+    if root.exists() and not resume:
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    token = _CURRENT.set(_Reproduction(root, out / "progress.csv"))
+    try:
+        yield root
+    finally:
+        _CURRENT.reset(token)
+
+
 def fit_run(estimator: Any, data: Sequence[np.ndarray], label: str, verbose: int) -> Any:
-    """Fit ``estimator`` on ``data = (X, y, X_test, y_test)`` with the test set as eval_set."""
+    """Fit ``estimator`` on ``data = (X, y, X_test, y_test)`` with the test set as eval_set.
+
+    Inside :func:`checkpointed_runs` the run is resumable and written as it
+    goes. A Ctrl-C during the fit (the estimator keeps its progress and sets
+    ``interrupted_``) ends the whole reproduction, to be resumed later.
+    """
     X, y, X_test, y_test = data
     if verbose:
         print(f"[{label}]", flush=True)
-    return estimator.fit(X, y, eval_set=(X_test, y_test))
+    current = _CURRENT.get()
+    if current is not None and "checkpoint_dir" in estimator.get_params(deep=False):
+        estimator.set_params(checkpoint_dir=current.checkpoints / re.sub(r"[^\w.=+-]+", "_", label))
+    fitted = estimator.fit(X, y, eval_set=(X_test, y_test))
+    if getattr(fitted, "interrupted_", False):
+        raise KeyboardInterrupt
+    if current is not None and hasattr(fitted, "progress_"):
+        current.finished[label] = fitted.progress_
+        frames = [f.assign(run=name)[["run", *f.columns]] for name, f in current.finished.items()]
+        partial = current.progress.with_name(f".{current.progress.name}.tmp")
+        pd.concat(frames, ignore_index=True).to_csv(partial, index=False)
+        os.replace(partial, current.progress)
+    return fitted
 
 
 def run_summary(progress: pd.DataFrame, train_threshold: float = 0.99,

@@ -207,3 +207,22 @@ def test_kill_minus_nine_and_resume_in_a_new_process(tmp_path):
     assert int((tmp_path / "reference" / "trained").read_text()) == epochs
     print(f"killed after epoch {at_kill} of {epochs}; the new process trained {epochs - at_kill}")
     assert Path(checkpoints / "checkpoint.pt").exists()
+
+
+def test_kept_checkpoints_are_written_once_and_resumed(blobs, tmp_path):
+    X, y = blobs
+    make = lambda **kw: GrokMLPClassifier(hidden_layer_sizes=(8,), max_epochs=12, measure_every=3,  # noqa: E731
+                                          measures=None, random_state=0, keep_checkpoints=True, **kw)
+    reference = make().fit(X, y)
+    Crash.armed, Crash.at = True, 8
+    try:
+        with pytest.raises(RuntimeError):
+            make(checkpoint_dir=tmp_path, callbacks=[Crash()]).fit(X, y)
+    finally:
+        Crash.armed = False
+    assert sorted(int(p.stem) for p in (tmp_path / "kept").glob("*.pt")) == [0, 3, 6]
+    resumed = make(checkpoint_dir=tmp_path, callbacks=[Crash()]).fit(X, y)
+    assert sorted(resumed.checkpoints_) == sorted(reference.checkpoints_) == [0, 3, 6, 9, 12]
+    for epoch in (3, 12):
+        for key, value in reference.checkpoints_[epoch].items():
+            assert torch.equal(resumed.checkpoints_[epoch][key], value)

@@ -1,0 +1,76 @@
+"""`grokkit reproduce --resume`: an interrupted reproduction continues to the uninterrupted result."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from grokkit.estimators.loop import TrainingLoop
+from grokkit.experiments import reproduce
+
+
+def _headline(out):
+    return json.loads((out / "summary.json").read_text())["headline"]
+
+
+def test_a_ctrl_c_midway_then_resume_ends_with_the_uninterrupted_headline(tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    reproduce("abelian_test", size="smoke", out=whole, verbose=0)
+
+    original = TrainingLoop._train_epoch
+    calls = {"n": 0}
+
+    def ctrl_c_in_the_second_run(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 40 + 25:  # the second run's 25th epoch: Ctrl-C mid-training
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    out = tmp_path / "interrupted"
+    monkeypatch.setattr(TrainingLoop, "_train_epoch", ctrl_c_in_the_second_run)
+    with pytest.warns(UserWarning, match="Training interrupted"), pytest.raises(KeyboardInterrupt):
+        reproduce("abelian_test", size="smoke", out=out, verbose=0)
+    monkeypatch.setattr(TrainingLoop, "_train_epoch", original)
+    # written as it went: the finished run's rows, and the interrupted run's checkpoint
+    assert set(pd.read_csv(out / "progress.csv").run) == {"standard"}
+    partial = pd.read_csv(out / "checkpoints" / "abelian_penalty" / "progress.csv")
+    assert 0 < partial.epoch.iloc[-1] < 40 and not (out / "summary.json").exists()
+
+    counted = {"n": 0}
+
+    def counting(self, *args, **kwargs):
+        counted["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TrainingLoop, "_train_epoch", counting)
+    reproduce("abelian_test", size="smoke", out=out, verbose=0, resume=True)
+    assert counted["n"] == 40 - partial.epoch.iloc[-1]  # only the interrupted run's remaining epochs
+    assert _headline(out) == _headline(whole)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "progress.csv"), pd.read_csv(whole / "progress.csv"))
+
+
+def test_without_resume_old_checkpoints_are_cleared(tmp_path):
+    out = tmp_path / "run"
+    reproduce("abelian_test", size="smoke", out=out, verbose=0)
+    stale = out / "checkpoints" / "stale"
+    stale.mkdir()
+    reproduce("abelian_test", size="smoke", out=out, verbose=0)
+    assert not stale.exists() and (out / "checkpoints" / "standard" / "checkpoint.pt").exists()
+
+
+def test_the_cli_says_how_to_resume_after_sigint(tmp_path):
+    out = tmp_path / "cli"
+    child = subprocess.Popen([sys.executable, "-m", "grokkit.cli", "reproduce", "abelian_test", "--quick",
+                              "--quiet", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    progress = out / "checkpoints" / "standard" / "progress.csv"
+    deadline = time.monotonic() + 120
+    while not progress.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130
+    assert "--resume" in err and f"--out {out}" in err and "Traceback" not in err
