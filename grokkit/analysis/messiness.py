@@ -46,6 +46,7 @@ from grokkit.analysis.landscape import (
     check_positive_grid,
     fit_reduced_point,
     run_grid,
+    warn_diverged,
 )
 
 LAYOUTS = ("paper", "code")
@@ -214,8 +215,8 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         check_options("layout", self.layout, LAYOUTS)
         estimator = default_decoder(self.layout) if self.estimator is None else self.estimator
         check_grok_estimator("estimator", estimator)
-        ms = np.atleast_1d(np.asarray(self.messiness, dtype=np.float64))
-        if ms.ndim != 1 or ms.size == 0 or not np.all((ms >= 0) & (ms <= 1)):
+        ms = check_positive_grid("messiness", self.messiness, allow_zero=True)
+        if np.any(ms > 1):
             raise ValueError(f"messiness must be a non-empty sequence of floats in [0, 1]; "
                              f"got {self.messiness!r}.")
         alphas = check_positive_grid("alphas", np.logspace(-1, 1, 9) if self.alphas is None
@@ -236,6 +237,7 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         table = pd.DataFrame(rows)
         table.insert(0, "messiness", labels)
         self.landscape_ = table
+        warn_diverged("MessinessLandscape", table, ("messiness", "alpha"))
         return self
 
     def transform(self, X: Any = None) -> pd.DataFrame:

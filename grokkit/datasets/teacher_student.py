@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from grokkit._validation import check_number, check_random_state
+from grokkit._validation import check_number, check_options, check_random_state
 
 #: Activations of the teacher network, as numpy functions.
 TEACHER_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -36,9 +36,7 @@ def teacher_forward(teacher: Sequence[tuple[np.ndarray, np.ndarray]], X: np.ndar
     h₀ = X, h_k = σ(h_{k−1} W_kᵀ + b_k) for k < K, output h_{K−1} W_Kᵀ + b_K
     (no activation after the last layer, as in :class:`grokkit.models.MLP`).
     """
-    if activation not in TEACHER_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(map(repr, TEACHER_ACTIVATIONS))}; "
-                         f"got {activation!r}.")
+    check_options("activation", activation, TEACHER_ACTIVATIONS)
     act = TEACHER_ACTIVATIONS[activation]
     h = np.asarray(X, dtype=np.float64)
     for k, (weight, bias) in enumerate(teacher):
@@ -110,9 +108,7 @@ def make_teacher_student(
         isinstance(w, (int, np.integer)) and not isinstance(w, bool) and w > 0 for w in widths
     ):
         raise ValueError(f"widths must be a sequence of positive ints; got {widths!r}.")
-    if activation not in TEACHER_ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(map(repr, TEACHER_ACTIVATIONS))}; "
-                         f"got {activation!r}.")
+    check_options("activation", activation, TEACHER_ACTIVATIONS)
     rng = check_random_state(random_state)
     sizes = [int(d_in), *map(int, widths), int(d_out)]
     teacher = [_torch_default_linear(sizes[k], sizes[k + 1], rng) for k in range(len(sizes) - 1)]

@@ -92,3 +92,10 @@ def test_code_layout_decoder_and_landscape_run():
     assert len(ml.landscape_) == 4 and np.isfinite(ml.landscape_.train_loss).all()
     with pytest.raises(ValueError, match="layout must be one of 'paper', 'code'; got 'notebook'"):
         MessinessLandscape(layout="notebook").fit()
+
+
+@pytest.mark.parametrize("messiness", [[{"a": 1}], [""], [0.5, 1.5], [0.2, 0.2]])
+def test_bad_messiness_grid_names_it(messiness):
+    """Found by the hypothesis module: messiness=[{...}] and [''] raised float() conversion errors."""
+    with pytest.raises((TypeError, ValueError), match="messiness must"):
+        MessinessLandscape(messiness=messiness, alphas=[1.0]).fit()
