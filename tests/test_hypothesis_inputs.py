@@ -178,7 +178,8 @@ def tiny_regressor(**kwargs):
 
 
 # ----------------------------------------------------------------------------- text
-documents = st.lists(
+words = st.lists(st.sampled_from(["good", "film", "bad", "plot", "the"]), max_size=6).map(" ".join)
+documents_or_odd = st.lists(
     st.one_of(
         st.text(max_size=12),
         st.none(),
@@ -192,7 +193,13 @@ documents = st.lists(
 
 
 @given(
-    X=st.one_of(documents, odd_arrays(), st.text(max_size=5), st.none(), st.integers()),
+    X=st.integers(0, 2).flatmap(
+        lambda k: (
+            st.lists(words, max_size=5)
+            if k
+            else st.one_of(documents_or_odd, odd_arrays(), st.text(max_size=5), st.none(), st.integers())
+        )
+    ),
     vocab_size=maybe_odd(st.integers(0, 6)),
     maxlen=maybe_odd(st.integers(0, 4)),
     padding=maybe_odd(st.sampled_from(["pre", "post"])),
@@ -250,7 +257,10 @@ def test_oinformation_analyzer(X, n_bins, min_order, max_order, copula, linkage)
 
 
 # ----------------------------------------------------------------------------- analyzers that train
-grids = maybe_odd(st.lists(floats_in(-1, 4), min_size=0, max_size=2))
+grids = maybe_odd(
+    st.lists(st.floats(0.1, 4), min_size=1, max_size=2, unique=True),
+    st.lists(floats_in(-1, 4), min_size=0, max_size=2),
+)
 
 
 @TRAINING
