@@ -47,7 +47,7 @@ def test_history_has_skorchs_keys_on_every_epoch_and_valid_loss_on_recorded_ones
     assert clf.history[:, "train_batch_count"] == [3] * 12 and clf.history[-1, "step"] == 36
     # train_loss_best as skorch computes it: strictly below every earlier epoch
     running = np.minimum.accumulate(train_loss)
-    expected = [True] + [bool(v < b) for v, b in zip(train_loss[1:], running[:-1])]
+    expected = [True] + [bool(v < b) for v, b in zip(train_loss[1:], running[:-1], strict=False)]
     assert clf.history[:, "train_loss_best"] == expected
     recorded = [row for row in clf.history if "valid_loss" in row]
     assert [row["epoch"] for row in recorded] == [3, 6, 9, 12]
@@ -165,13 +165,15 @@ def test_gradient_norm_clipping_bounds_each_step(split):
                keep_checkpoints=True, callbacks=[GradientNormClipping(gradient_clip_value=clip)])
     clf.fit(X, y)
     before, after = clf.module_at(0), clf.module_
-    step = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after.parameters(), before.parameters())))
+    pairs = zip(after.parameters(), before.parameters(), strict=True)
+    step = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in pairs))
     eps = torch.finfo(torch.float32).eps
     assert float(step) <= clip * (1 + 100 * eps)
     unclipped = _clf(optimizer="sgd", lr=1.0, weight_decay=0.0, batch_size=-1, max_epochs=1,
                      measures=None, keep_checkpoints=True).fit(X, y)
     free = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(unclipped.module_.parameters(),
-                                                               unclipped.module_at(0).parameters())))
+                                                               unclipped.module_at(0).parameters(),
+                                                               strict=True)))
     assert float(free) > 10 * clip  # the clip did something
 
 

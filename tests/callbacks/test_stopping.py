@@ -34,7 +34,8 @@ def test_a_run_that_never_generalises_trains_to_the_end(blobs):
     assert len(est.history) == 10 and est.stopped_by_ is None
 
 
-@pytest.mark.parametrize("params, match", [({"patience": 0}, "patience"), ({"test_threshold": 2}, "test_threshold"),
+@pytest.mark.parametrize("params, match", [({"patience": 0}, "patience"),
+                                           ({"test_threshold": 2}, "test_threshold"),
                                            ({"train_threshold": "high"}, "train_threshold")])
 def test_bad_settings_are_named(blobs, params, match):
     X, y = blobs

@@ -65,5 +65,5 @@ def test_float64_graph_and_text_estimators():
 
 def test_unknown_dtype_is_a_clear_error(blobs):
     X, y = blobs
-    with pytest.raises(ValueError, match="'dtype' parameter .* must be a str among .*float32.* Got 'float16'"):
+    with pytest.raises(ValueError, match="'dtype' parameter .* a str among .*float32.* Got 'float16'"):
         GrokMLPClassifier(dtype="float16", max_epochs=1).fit(X, y)

@@ -70,7 +70,7 @@ def test_copying_an_unfitted_estimator_leaves_it_unfitted(make, how):
 def test_eval_set_shapes_and_missing_parts_are_named(blobs):
     X, y = blobs
     est = GrokMLPClassifier(max_epochs=1)
-    with pytest.raises(ValueError, match=r"eval_set y_test must hold one label per row of X_test .*\(25, 2\)"):
+    with pytest.raises(ValueError, match=r"eval_set y_test must hold one label per row .*\(25, 2\)"):
         est.fit(X, y, eval_set=(X[:25], y[:50].reshape(25, 2)))
     with pytest.raises(TypeError, match="eval_set must be a pair .* its X_test is None"):
         est.fit(X, y, eval_set=(None, None))

@@ -88,7 +88,8 @@ def test_a_crashed_run_continues_to_the_uninterrupted_result(blobs, modular, tmp
     resumed = spec["make"](checkpoint_dir=tmp_path, callbacks=[Crash(), EpochCounter(), *extra()])
     resumed.fit(X, y, eval_set=eval_set)
     pd.testing.assert_frame_equal(resumed.progress_, reference.progress_)
-    for (name, a), (_, b) in zip(resumed.module_.state_dict().items(), reference.module_.state_dict().items()):
+    states = zip(resumed.module_.state_dict().items(), reference.module_.state_dict().items(), strict=True)
+    for (name, a), (_, b) in states:
         assert torch.equal(a, b), name
     counter = dict(resumed.callbacks_)["EpochCounter"]
     assert counter.trained == 20 - saved["epoch"]  # only the remaining epochs were trained
@@ -125,7 +126,8 @@ def test_a_run_stopped_by_a_rule_stays_stopped(tmp_path):
                                             ({"random_state": 9}, "random_state"), ("data", "data")])
 def test_a_checkpoint_of_another_run_is_refused(blobs, tmp_path, change, named):
     X, y = blobs
-    params = dict(hidden_layer_sizes=(8,), max_epochs=3, measures=None, random_state=0, checkpoint_dir=tmp_path)
+    params = dict(hidden_layer_sizes=(8,), max_epochs=3, measures=None, random_state=0,
+                  checkpoint_dir=tmp_path)
     GrokMLPClassifier(**params).fit(X, y)
     if change == "data":
         est, X = GrokMLPClassifier(**params), X + 1.0
@@ -181,7 +183,8 @@ def test_kill_minus_nine_and_resume_in_a_new_process(tmp_path):
     script.write_text(textwrap.dedent(_SCRIPT).replace("EPOCHS", str(epochs)))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     checkpoints = tmp_path / "ckpt"
-    child = subprocess.Popen([sys.executable, str(script), str(tmp_path / "killed"), str(checkpoints)], env=env)
+    child = subprocess.Popen([sys.executable, str(script), str(tmp_path / "killed"), str(checkpoints)],
+                             env=env)
     progress, deadline = checkpoints / "progress.csv", time.monotonic() + 120
     while time.monotonic() < deadline:
         if progress.exists() and pd.read_csv(progress).epoch.iloc[-1] >= epochs // 3:

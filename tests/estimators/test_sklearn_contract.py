@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from grokkit import GrokMLPClassifier, GrokMLPRegressor
+from grokkit import GrokMLPClassifier
 
 SMALL = dict(hidden_layer_sizes=(16,), max_epochs=40, lr=1e-2, batch_size=-1, random_state=0,
              measures=None, measure_every=40)

@@ -65,7 +65,9 @@ def test_without_resume_old_checkpoints_are_cleared(tmp_path):
 def test_the_cli_says_how_to_resume_after_sigint(tmp_path):
     out = tmp_path / "cli"
     child = subprocess.Popen([sys.executable, "-m", "grokkit.cli", "reproduce", "abelian_test", "--quick",
-                              "--quiet", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+                              "--quiet", "--out", str(out)], stderr=subprocess.PIPE, text=True,
+                             # a shell's background job inherits SIGINT ignored; Ctrl-C needs it live
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     progress = out / "checkpoints" / "standard" / "progress.csv"
     deadline = time.monotonic() + 120
     while not progress.exists() and time.monotonic() < deadline and child.poll() is None:
