@@ -26,6 +26,7 @@ What skorch's callbacks see
 from __future__ import annotations
 
 import math
+import signal
 import threading
 import warnings
 from collections.abc import Iterator
@@ -59,6 +60,8 @@ class TrainingLoop:
         hooks = {"dataset_train": train, "dataset_valid": valid}
         flush = bool(self.flush_denormal) and self.device_.type == "cpu"
         self.interrupted_ = False
+        self._sigint = False
+        restore = _watch_sigint(self)
         try:
             if resume is not None:
                 resuming.restore_before_train_begin(self, resume)
@@ -76,6 +79,7 @@ class TrainingLoop:
             finally:
                 self.notify("on_train_end", X=train.X, y=train.y, **hooks)
         finally:
+            restore()
             self.progress_ = progress_frame(self.history, self.initial_record_)
             del self._shuffle_generator
 
@@ -103,7 +107,7 @@ class TrainingLoop:
             try:
                 self.notify("on_epoch_end", **hooks)
             except KeyboardInterrupt:
-                if self._stopped_by is None:
+                if self._stopped_by is None or self._sigint:  # a real Ctrl-C, not a stop rule
                     raise
                 self._finish_early(train, valid)
                 return self
@@ -225,6 +229,24 @@ class TrainingLoop:
         if self.on_divergence == "raise":
             raise TrainingDiverged(message)
         warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def _watch_sigint(net: Any) -> Any:
+    """Mark a real Ctrl-C on ``net`` (``_sigint``) so it is not taken for a callback's stop request.
+
+    Only where Python's own SIGINT handler is installed, in the main thread;
+    returns the function that puts it back.
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return lambda: None
+
+    def interrupted(signum: int, frame: Any) -> None:
+        net._sigint = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def last_row(history: Any) -> dict[str, Any]:
