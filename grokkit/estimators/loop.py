@@ -232,10 +232,9 @@ class TrainingLoop:
 
 
 def _watch_sigint(net: Any) -> Any:
-    """Mark a real Ctrl-C on ``net`` (``_sigint``) so it is not taken for a callback's stop request.
+    """Mark a real Ctrl-C on ``net`` (``_sigint``), not to be taken for a callback's stop request.
 
-    Only where Python's own SIGINT handler is installed, in the main thread;
-    returns the function that puts it back.
+    Only where Python's own SIGINT handler is installed (main thread); returns its restorer.
     """
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
