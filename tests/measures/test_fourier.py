@@ -28,8 +28,8 @@ from grokkit.models import ModularTransformerNet, OneHotPairMLP
 
 P = 31  # prime, not 113
 KEYS = (3, 7, 12)
-EPS64 = np.finfo(np.float64).eps
-EPS32 = np.finfo(np.float32).eps
+EPS64 = float(np.finfo(np.float64).eps)
+EPS32 = float(np.finfo(np.float32).eps)
 
 
 class TableModel(nn.Module):
