@@ -9,5 +9,6 @@ from grokkit.callbacks.recording import ProgressRecorder
 from grokkit.callbacks.stopping import StopWhenGrokked
 
 __all__ = [
-    "EpochProgressBar", "Grokfast", "InputNoise", "NormConstraint", "ProgressRecorder", "SplitData", "StopWhenGrokked",
+    "EpochProgressBar", "Grokfast", "InputNoise", "NormConstraint", "ProgressRecorder", "SplitData",
+    "StopWhenGrokked",
 ]

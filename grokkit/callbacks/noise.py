@@ -45,7 +45,6 @@ class InputNoise(Callback):
                 f"{type(net.module_).__name__} has none."
             )
         self.sigma_ = self._sigma(0.0)
-        net.module_.input_noise_std = self.sigma_
 
     def on_epoch_begin(self, net: Any, **kwargs: Any) -> None:
         # set every epoch, so a run resumed from a checkpoint (sigma_ restored) trains with it
@@ -64,7 +63,6 @@ class InputNoise(Callback):
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         accuracy = float(self._correct) / max(self._seen, 1)
         self.sigma_ = self._sigma(accuracy)
-        net.module_.input_noise_std = self.sigma_
         net.history.record("input_noise_std", self.sigma_)
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:

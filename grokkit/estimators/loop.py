@@ -89,6 +89,7 @@ class TrainingLoop:
         epochs = self.max_epochs if epochs is None else epochs
         n = len(train)
         size = n if self.batch_size in (None, -1) else min(int(self.batch_size), n)
+        n_batches = -(-n // size)
         per_batch = {
             hook: [cb for _, cb in self.callbacks_ if _overrides(cb, hook)]
             for hook in ("on_batch_begin", "on_grad_computed", "on_batch_end")
@@ -100,7 +101,7 @@ class TrainingLoop:
         for index in range(epochs):
             self.notify("on_epoch_begin", **hooks)
             fit_loss = self._train_epoch(train, size, per_batch, batch_rows)
-            self._record_epoch(fit_loss, n, -(-n // size), batch_rows)
+            self._record_epoch(fit_loss, n, n_batches, batch_rows)
             if not math.isfinite(fit_loss):
                 self._diverged(fit_loss, train, valid)
                 return self
@@ -232,10 +233,7 @@ class TrainingLoop:
 
 
 def _watch_sigint(net: Any) -> Any:
-    """Mark a real Ctrl-C on ``net`` (``_sigint``), not to be taken for a callback's stop request.
-
-    Only where Python's own SIGINT handler is installed (main thread); returns its restorer.
-    """
+    """Mark a real Ctrl-C (``net._sigint``) where Python's own SIGINT handler runs; return its restorer."""
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return lambda: None
