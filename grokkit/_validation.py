@@ -14,10 +14,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def check_number(
@@ -163,6 +165,8 @@ def resolve_device(device: str | torch.device | None, name: str = "device") -> t
     otherwise; ``"cuda"`` without a CUDA device is an error rather than a
     silent fallback.
     """
+    import torch  # here, not at the top: the CLI checks its other flags before torch loads
+
     if device is None or (isinstance(device, str) and device == "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

@@ -36,11 +36,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_flags(args: argparse.Namespace) -> None:
-    """Every ``reproduce`` flag, ``--out`` included, through the checks :func:`reproduce` runs."""
-    from grokkit._validation import check_number, check_output_dir, resolve_device
+    """The ``reproduce`` flags that need no torch: ``--seed`` and ``--out``.
+
+    They run before the experiments (and torch) are imported, so a bad flag
+    exits within milliseconds; ``--device`` is checked once torch is loaded.
+    """
+    from grokkit._validation import check_number, check_output_dir
 
     check_number("--seed", args.seed, low=0, high=2**32 - 1, integer=True)
-    resolve_device(args.device, name="--device")
     check_output_dir("--out", args.out if args.out is not None else f"runs/{args.name}")
 
 
@@ -56,10 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     2 and one line on stderr before any training; a run whose files cannot be
     moved into ``--out`` exits with status 1 naming the folder that keeps them.
     """
-    from grokkit.experiments import ResultsNotMoved, available_experiments, get_experiment, reproduce
-
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        try:
+            _check_flags(args)
+        except (TypeError, ValueError) as exc:
+            _error(parser, str(exc))
+    from grokkit._validation import resolve_device
+    from grokkit.experiments import ResultsNotMoved, available_experiments, get_experiment, reproduce
+
     if args.command == "list":
         for name in available_experiments():
             experiment = get_experiment(name)
@@ -69,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         valid = ", ".join(available_experiments())
         _error(parser, f"unknown experiment {args.name!r}. Valid names: {valid}.")
     try:
-        _check_flags(args)
+        resolve_device(args.device, name="--device")
     except (TypeError, ValueError) as exc:
         _error(parser, str(exc))
     size = "quick" if args.quick else (args.size or "full")
