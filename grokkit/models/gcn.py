@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from grokkit.models._inputs import noise_active
+
 
 def _graph_parts(graph: Any, index: int) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(graph, dict):
@@ -172,7 +174,7 @@ class GCNNet(nn.Module):
         mask, adjacency, H = unpack_graphs(X)
         propagation = normalized_adjacency(mask, adjacency)
         node_mask = mask.unsqueeze(-1)
-        if self.training and self.input_noise_std > 0:
+        if noise_active(self.input_noise_std, self.training):
             H = H + self.input_noise_std * torch.randn_like(H) * node_mask
         n_nodes = mask.sum(dim=1, keepdim=True).clamp_min(1)
         for conv, state in zip(self.convs, self.graph_states, strict=True):

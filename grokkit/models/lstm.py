@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from grokkit.models._inputs import add_input_noise
+
 
 class LSTMTextNet(nn.Module):
     r"""Embedding -> stacked LSTM -> linear readout of the last time step.
@@ -70,8 +72,7 @@ class LSTMTextNet(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         embedded = self.embedding(tokens)
-        if self.training and self.input_noise_std > 0:
-            embedded = embedded + self.input_noise_std * torch.randn_like(embedded)
+        embedded = add_input_noise(embedded, self.input_noise_std, self.training)
         _, (h_n, _) = self.lstm(embedded)
         # h_n[-1] is the top layer's output at the last position.
         states = [layer(h_n[i]) for i, layer in enumerate(self.layer_outputs)]

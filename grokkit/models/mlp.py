@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from grokkit.models._inputs import add_input_noise
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -86,9 +88,7 @@ class MLP(nn.Sequential):
                     last.bias.zero_()
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        if self.training and self.input_noise_std > 0:
-            X = X + self.input_noise_std * torch.randn_like(X)
-        return super().forward(X)
+        return super().forward(add_input_noise(X, self.input_noise_std, self.training))
 
     def hidden_modules(self) -> dict[str, nn.Module]:
         """The modules whose outputs are the hidden activations, by name."""

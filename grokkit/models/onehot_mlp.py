@@ -13,6 +13,7 @@ from torch import nn
 
 from grokkit._validation import check_number
 from grokkit.datasets.modular import validate_pairs
+from grokkit.models._inputs import noise_active
 from grokkit.models.mlp import make_activation
 from grokkit.models.transformer import check_pairs
 
@@ -87,7 +88,7 @@ class OneHotPairLinear(nn.Linear):
         self.input_noise_std = 0.0
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        noisy = self.training and self.input_noise_std > 0
+        noisy = noise_active(self.input_noise_std, self.training)
         if torch.is_tensor(X) and X.is_floating_point():
             if noisy:
                 X = X + self.input_noise_std * torch.randn_like(X)
