@@ -64,6 +64,10 @@ class InputNoise(Callback):
         accuracy = float(self._correct) / max(self._seen, 1)
         self.sigma_ = self._sigma(accuracy)
         net.history.record("input_noise_std", self.sigma_)
+        if net.initial_record_:
+            # epoch 0 (recorded before training) reads the σ the first epoch trained with,
+            # not a missing value
+            net.initial_record_.setdefault("input_noise_std", self._sigma(0.0))
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
         net.module_.input_noise_std = 0.0

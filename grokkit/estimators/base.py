@@ -27,7 +27,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from grokkit._validation import resolve_device
-from grokkit.callbacks import EpochProgressBar, InputNoise, NormConstraint, ProgressRecorder, SplitData
+from grokkit.callbacks import (
+    EpochProgressBar,
+    Grokfast,
+    InputNoise,
+    NormConstraint,
+    ProgressRecorder,
+    SplitData,
+)
 from grokkit.estimators import resume as resuming
 from grokkit.estimators.evaluation import Evaluation
 from grokkit.estimators.loop import INIT_LOCK, TrainingDiverged, TrainingLoop, seeded
@@ -128,6 +135,10 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
         # Order matters: the norm constraint rescales before the recorder
         # writes the epoch-0 row and after every step before any recording.
         callbacks: list[tuple[str, Callback]] = []
+        if self.grokfast is not None:
+            kind, first, lamb = self.grokfast
+            setting = {"alpha": first} if kind == "ema" else {"window": first}
+            callbacks.append(("grokfast", Grokfast(kind, lamb=lamb, **setting)))
         if self.constrain_norm is not False:
             callbacks.append(("norm_constraint", NormConstraint(self.constrain_norm)))
         if self.input_noise is not None:

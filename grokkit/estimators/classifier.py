@@ -13,6 +13,7 @@ from sklearn.utils.validation import validate_data
 
 from grokkit.callbacks import SplitData
 from grokkit.estimators.base import GrokNet
+from grokkit.losses import stablemax
 
 
 def check_eval_set(eval_set: Any) -> tuple[Any, Any]:
@@ -32,6 +33,8 @@ class GrokClassifier(ClassifierMixin, GrokNet):
     and which classes exist (:meth:`_classes_from`): modular arithmetic has
     all ``p`` residues as classes whatever the training split holds.
     """
+
+    _losses = ("cross_entropy", "mse", "stablemax")
 
     def _validate_inputs(self, X: Any, y: Any = None, reset: bool = True) -> Any:
         if y is None:
@@ -91,8 +94,14 @@ class GrokClassifier(ClassifierMixin, GrokNet):
         return float((outputs.argmax(dim=1) == split.y).float().mean())
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Softmax of the outputs (for ``loss="mse"`` a normalised score, not a calibrated probability)."""
-        return torch.softmax(self._predict_outputs(X).double(), dim=1).cpu().numpy()
+        """Softmax of the outputs, StableMax for ``loss="stablemax"`` (the distribution it trains).
+
+        For ``loss="mse"`` a normalised score, not a calibrated probability.
+        """
+        outputs = self._predict_outputs(X).double()
+        if self.loss == "stablemax":
+            return stablemax(outputs, dim=1).cpu().numpy()
+        return torch.softmax(outputs, dim=1).cpu().numpy()
 
     def predict(self, X: Any) -> np.ndarray:
         index = self._predict_outputs(X).argmax(dim=1).cpu().numpy()

@@ -87,12 +87,15 @@ class GrokLSTMClassifier(GrokClassifier):
         before the readout; Golechha App. C: dropout removes the delay).
     clip_grad_norm : float or None, default=5.0
         Clip the L2 norm of all gradients together to this value before every
-        step (skorch's ``GradientNormClipping``); None: no clipping.
-    loss : {{"bce", "cross_entropy", "mse"}}, default="bce"
+        step (skorch's ``GradientNormClipping``), after the ``grokfast`` filter;
+        None: no clipping.
+    loss : {{"bce", "cross_entropy", "mse", "stablemax"}}, default="bce"
         ``"bce"``: binary cross-entropy σ(z) of one output unit (needs exactly
         2 classes); the module returns logits ``[0, z]``, so probabilities,
         predictions and measures read two classes. ``"cross_entropy"``/
-        ``"mse"``: one logit per class (any number of classes).
+        ``"mse"``/``"stablemax"``: one logit per class (any number of classes);
+        ``"stablemax"`` is Prieto et al.'s StableMax cross-entropy (see
+        :class:`GrokMLPClassifier`).
     measures : sequence, default: weight_norm, weight_entropy, activation_sparsity, circuit_complexity
         ``activation_sparsity`` is over each LSTM layer's final hidden state
         (columns ``activation_sparsity/lstm1``, ``/lstm2``); it counts values
@@ -127,7 +130,7 @@ class GrokLSTMClassifier(GrokClassifier):
     (3,)
     """
 
-    _losses = ("bce", "cross_entropy", "mse")
+    _losses = ("bce", "cross_entropy", "mse", "stablemax")
     _input_dtype = np.int64
     _eval_chunk = LSTM_EVAL_CHUNK
 
@@ -166,17 +169,13 @@ class GrokLSTMClassifier(GrokClassifier):
                            int(self.num_layers), n_outputs=self.n_outputs_, binary=self.loss == "bce",
                            dropout=float(self.dropout))
 
-    def initialize_criterion(self) -> GrokLSTMClassifier:
-        # "bce": cross-entropy of the logits [0, z] is the binary cross-entropy of z.
-        criterion = nn.MSELoss() if self.loss == "mse" else nn.CrossEntropyLoss()
-        self.criterion_ = criterion.to(self.device_)
-        return self
-
     def get_default_callbacks(self) -> list[tuple[str, Callback]]:
         callbacks = super().get_default_callbacks()
         if self.clip_grad_norm is not None:
-            callbacks.insert(0, ("gradient_clipping",
-                                 GradientNormClipping(gradient_clip_value=float(self.clip_grad_norm))))
+            # after the Grokfast filter, so that the clipped gradient is the one stepped on
+            at = int(bool(callbacks) and callbacks[0][0] == "grokfast")
+            callbacks.insert(at, ("gradient_clipping",
+                                  GradientNormClipping(gradient_clip_value=float(self.clip_grad_norm))))
         return callbacks
 
     def _mi_input(self, X: torch.Tensor) -> torch.Tensor:

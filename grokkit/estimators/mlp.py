@@ -11,7 +11,7 @@ from sklearn.utils.validation import validate_data
 from torch import nn
 
 from grokkit.callbacks import SplitData
-from grokkit.estimators._doc import SHARED_DOC
+from grokkit.estimators._doc import LOSS_DOC, SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier, check_eval_set
 from grokkit.estimators.params import Param, as_sizes, sizes_constraint
 from grokkit.estimators.regressor import GrokRegressor
@@ -49,9 +49,8 @@ class GrokMLPClassifier(MLPParams, GrokClassifier):
         Golechha App. C: dropout removes the grokking delay.
     zero_last : bool, default=False
         Initialise the last layer at zero (Clauw et al. for α = 8).
-    loss : {{"cross_entropy", "mse"}}, default="cross_entropy"
-        ``"mse"`` compares the outputs with one-hot targets (Omnigrok).
-{SHARED_DOC}
+    loss : {{"cross_entropy", "mse", "stablemax"}}, default="cross_entropy"
+{LOSS_DOC}{SHARED_DOC}
     Attributes
     ----------
     classes_ : ndarray

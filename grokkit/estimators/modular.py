@@ -19,7 +19,7 @@ from sklearn.utils.validation import validate_data
 from torch import nn
 
 from grokkit.datasets.modular import resolve_operation, validate_pairs
-from grokkit.estimators._doc import SHARED_DOC
+from grokkit.estimators._doc import LOSS_DOC, SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier
 from grokkit.estimators.mlp import MLPParams
 from grokkit.estimators.params import (
@@ -128,7 +128,8 @@ class ModularMLPClassifier(MLPParams, _ModularClassifier):
     dropout : float, default=0.0
     zero_last : bool, default=False
         Clauw et al. start the last layer at zero for α = 8.
-{_MODULAR_DOC}{SHARED_DOC}
+{_MODULAR_DOC}    loss : {{"cross_entropy", "mse", "stablemax"}}, default="cross_entropy"
+{LOSS_DOC}{SHARED_DOC}
     Examples
     --------
     >>> from grokkit.datasets import make_modular
@@ -168,7 +169,8 @@ class ModularTransformer(_ModularClassifier):
     n_layers : int, default=1
     act : str, default="relu"
     use_layernorm : bool, default=False
-{_MODULAR_DOC}{SHARED_DOC}
+{_MODULAR_DOC}    loss : {{"cross_entropy", "mse", "stablemax"}}, default="cross_entropy"
+{LOSS_DOC}{SHARED_DOC}
     """
 
     _params = {

@@ -7,10 +7,23 @@ from typing import Any
 import torch
 from torch import nn
 
+from grokkit.losses import StableMaxCrossEntropy
+from grokkit.optim import OrthoAdamW
+
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "adamw": torch.optim.AdamW,
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
+    "orthoadamw": OrthoAdamW,
+}
+
+#: The criterion of each ``loss`` name. ``"bce"`` (the LSTM's) is the cross-entropy of
+#: the module's logits [0, z], which is the binary cross-entropy of z.
+CRITERIA: dict[str, type[nn.Module]] = {
+    "cross_entropy": nn.CrossEntropyLoss,
+    "bce": nn.CrossEntropyLoss,
+    "mse": nn.MSELoss,
+    "stablemax": StableMaxCrossEntropy,
 }
 
 #: Rows of a minibatch on which the ``mi_penalty`` term is computed (three
@@ -22,8 +35,8 @@ class Objective:
     """Mixin of :class:`~grokkit.estimators.base.GrokNet`: criterion, penalties, optimizer."""
 
     def initialize_criterion(self) -> Any:
-        criterion = nn.CrossEntropyLoss() if self.loss == "cross_entropy" else nn.MSELoss()
-        self.criterion_ = criterion.to(self.device_)
+        """The training criterion, also what ``train_loss``/``test_loss`` of ``progress_`` record."""
+        self.criterion_ = CRITERIA[self.loss]().to(self.device_)
         return self
 
     def initialize_optimizer(self, triggered_directly: Any = None) -> Any:

@@ -125,6 +125,26 @@ def _callbacks_ok(value: Any) -> bool:
     return isinstance(value, list) and all(one(cb) for cb in value)
 
 
+def _grokfast_ok(value: Any) -> bool:
+    """``("ema", alpha, lamb)`` or ``("ma", window, lamb)`` with values the Grokfast callback accepts."""
+    from grokkit.callbacks.grokfast import Grokfast
+
+    if not isinstance(value, (tuple, list)) or len(value) != 3 or not isinstance(value[0], str):
+        return False
+    kind, first, lamb = value
+    if kind == "ema":
+        Grokfast("ema", alpha=first, lamb=lamb).initialize()
+    elif kind == "ma":
+        Grokfast("ma", window=first, lamb=lamb).initialize()
+    else:
+        return False
+    return True
+
+
+GROKFAST_SPEC = ("a tuple ('ema', alpha, lamb) with alpha in [0, 1), or ('ma', window, lamb) with window "
+                 "an int >= 1; lamb a finite real number")
+
+
 def _optimizer_class_ok(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
 
@@ -138,7 +158,7 @@ SHARED_PARAMS: dict[str, Param] = {
     "alpha": Param(1.0, (positive(),)),
     "weight_decay": Param(0.01, (Interval(Real, 0, math.inf, closed="left"),)),
     "lr": Param(1e-3, (positive(),)),
-    "optimizer": Param("adamw", (StrOptions({"adamw", "adam", "sgd"}),
+    "optimizer": Param("adamw", (StrOptions({"adamw", "adam", "sgd", "orthoadamw"}),
                                  Satisfies(_optimizer_class_ok, "a torch.optim.Optimizer subclass"))),
     "betas": Param((0.9, 0.999), (_pair_in(0.0, 1.0),)),
     "loss": Param("cross_entropy", ()),  # per class: see DeclaredParams._losses
@@ -149,6 +169,7 @@ SHARED_PARAMS: dict[str, Param] = {
     "norm_penalty": Param(0.0, (Interval(Real, -math.inf, math.inf, closed="neither"),)),
     "input_noise": Param(None, (None, _pair_in(0.0, math.inf))),
     "mi_penalty": Param(0.0, (Interval(Real, -math.inf, math.inf, closed="neither"),)),
+    "grokfast": Param(None, (None, Satisfies(_grokfast_ok, GROKFAST_SPEC))),
     "measures": Param(GOLECHHA_MEASURES, (None, Satisfies(
         _measures_ok, "a list or tuple of measures (names, (name, params) pairs or callables)"))),
     "measure_every": Param("log", (StrOptions({"log"}), Interval(Integral, 1, None, closed="left"))),

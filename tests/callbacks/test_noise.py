@@ -26,6 +26,14 @@ def test_constant_noise_when_lambda1_is_zero(blobs):
     assert np.allclose(clf.progress_.input_noise_std.iloc[1:], 0.3)
 
 
+def test_epoch_zero_reads_the_sigma_of_the_first_epoch(blobs):
+    X, y = blobs
+    clf = GrokMLPClassifier(hidden_layer_sizes=(8,), input_noise=(0.5, 0.2), max_epochs=2,
+                            measure_every=1, measures=None, random_state=0).fit(X, y)
+    assert clf.progress_.input_noise_std.notna().all()
+    assert clf.progress_.input_noise_std.iloc[0] == 0.5  # max(lambda1 * (1 - 0), lambda2)
+
+
 def test_mlp_noise_only_in_training_mode():
     net = MLP(4, 2, (8,))
     net.input_noise_std = 1.0
