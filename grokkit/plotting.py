@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -262,6 +262,107 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def seed_curves(progress_by_seed: Mapping[Any, pd.DataFrame], column: str = "test_acc",
+                x: str = "step") -> tuple[Any, Any]:
+    """The runs of one setting on a common ``x`` grid: ``(grid, values)``, values of shape (n_seeds, n_grid).
+
+    Each run's ``column`` is interpolated linearly between its recorded rows.
+    Past its last row a run keeps its last value: a run stopped by a rule
+    such as :class:`~grokkit.callbacks.StopWhenGrokked` held that value when
+    it stopped. The grid is the union of the runs' ``x`` values.
+    """
+    import numpy as np
+
+    frames = list(progress_by_seed.values())
+    if not frames:
+        raise ValueError("progress_by_seed holds no runs.")
+    for frame in frames:
+        for name in (x, column):
+            if name not in frame.columns:
+                raise ValueError(f"every run needs a {name!r} column; one has {list(frame.columns)}.")
+    grid = np.unique(np.concatenate([frame[x].to_numpy(dtype=float) for frame in frames]))
+    values = np.stack([np.interp(grid, frame[x].to_numpy(dtype=float), frame[column].to_numpy(dtype=float))
+                       for frame in frames])
+    return grid, values
+
+
+def plot_seed_bands(
+    runs: Mapping[str, Mapping[Any, pd.DataFrame]],
+    panels: Mapping[str, Sequence[str]],
+    column: str = "test_acc",
+    x: str = "step",
+    reference: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+) -> Any:
+    """One panel per group of settings: the seeds' mean of ``column``, shaded from lowest to highest seed.
+
+    Parameters
+    ----------
+    runs : mapping of setting -> (mapping of seed -> progress_)
+        Several seeds of each setting (:func:`seed_curves` aligns them).
+    panels : mapping of panel title -> settings
+        Which settings share a panel.
+    column : str, default="test_acc"
+    x : str, default="step"
+        Drawn on a log axis (non-positive values are moved to half the smallest positive one).
+    reference : str, optional
+        A setting drawn in every panel as a grey dashed line (e.g. plain training).
+    labels : mapping, optional
+        Legend text per setting (default: the setting's key).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import numpy as np
+
+    unknown = sorted({name for names in panels.values() for name in names} - set(runs))
+    if reference is not None and reference not in runs:
+        unknown.append(reference)
+    if unknown:
+        raise ValueError(f"panels name settings without runs: {unknown}; runs has {sorted(runs)}.")
+    plt = _pyplot()
+    labels = dict(labels or {})
+    n = len(panels)
+    columns = min(n, 2)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.4 * rows + 0.5), sharex=True,
+                             sharey=True, squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+    def draw(ax: Any, name: str, color: Any, dashed: bool = False) -> None:
+        grid, values = seed_curves(runs[name], column, x)
+        positive = grid[grid > 0]
+        grid = np.where(grid > 0, grid, positive.min() / 2 if len(positive) else 1.0)
+        text = f"{labels.get(name, name)} ({len(values)} seeds)"
+        ax.plot(grid, values.mean(axis=0), color=color, ls="--" if dashed else "-", lw=1.2 if dashed else 1.6,
+                label=text)
+        if not dashed:
+            ax.fill_between(grid, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2, lw=0)
+
+    for ax, (panel, names) in zip(axes.flat, panels.items(), strict=False):
+        if reference is not None and reference not in names:
+            draw(ax, reference, "0.45", dashed=True)
+        for name, color in zip(names, colors, strict=False):
+            draw(ax, name, color)
+        ax.set_title(panel, fontsize=10)
+        ax.set_xscale("log")
+        if column.endswith("_acc"):
+            ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(column.replace("_", " "))
+    for ax in axes[-1, :]:
+        ax.set_xlabel(f"{x} (log scale)")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

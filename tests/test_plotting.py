@@ -77,3 +77,37 @@ def test_spectrum_heatmap_and_bars(fourier_progress):
     with pytest.raises(ValueError, match="embedding_fourier_norms"):
         plot_fourier_spectrum_heatmap(fourier_progress.drop(
             columns=[c for c in fourier_progress if c.startswith("embedding")]))
+
+
+def test_seed_curves_interpolate_and_carry_the_last_value_forward():
+    import numpy as np
+
+    from grokkit.plotting import seed_curves
+
+    early_stop = pd.DataFrame({"step": [0, 10, 20], "test_acc": [0.0, 0.5, 1.0]})
+    longer = pd.DataFrame({"step": [0, 20, 40], "test_acc": [0.0, 0.2, 0.6]})
+    grid, values = seed_curves({0: early_stop, 1: longer})
+    assert grid.tolist() == [0, 10, 20, 40]
+    assert values[0].tolist() == [0.0, 0.5, 1.0, 1.0]      # stopped at 20, held its value
+    np.testing.assert_array_equal(values[1], [0.0, 0.1, 0.2, 0.6])
+    with pytest.raises(ValueError, match="test_acc"):
+        seed_curves({0: early_stop.drop(columns="test_acc")})
+
+
+def test_seed_bands_one_panel_per_group_with_the_reference_in_each():
+    from grokkit.plotting import plot_seed_bands
+
+    def run(scale):
+        return {s: pd.DataFrame({"step": [0, 10, 100], "test_acc": [0.0, scale * s / 3, scale]})
+                for s in (1, 2)}
+
+    runs = {"plain": run(0.5), "a": run(1.0), "b": run(0.9)}
+    fig = plot_seed_bands(runs, {"first": ["plain", "a"], "second": ["b"]}, reference="plain",
+                          labels={"a": "control a"})
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["first", "second"]
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
+    assert legends == [["plain (2 seeds)", "control a (2 seeds)"], ["plain (2 seeds)", "b (2 seeds)"]]
+    assert axes[0].get_xscale() == "log" and axes[0].get_ylim() == (-0.02, 1.02)
+    with pytest.raises(ValueError, match="missing"):
+        plot_seed_bands(runs, {"first": ["missing"]})

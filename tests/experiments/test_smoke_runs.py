@@ -2,10 +2,13 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from grokkit.experiments import available_experiments, reproduce
+
+EPS32 = float(np.finfo(np.float32).eps)
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +98,28 @@ def test_fourier_progress_measures_records_the_fourier_columns(summaries):
     assert {"synergy", "redundancy"} <= set(pd.read_csv(out / "oinfo.csv").columns)
     assert {"fig7_restricted_excluded_loss.png", "fourier_spectrum_over_training.png",
             "fig3a_final_spectrum.png"} <= set(summary["files"])
+
+
+def test_degrokking_benchmark_tables_every_control_over_seeds(summaries):
+    from grokkit.experiments.degrokking_benchmark import CONTROLS, N_SEEDS
+
+    summary, out = summaries["degrokking_benchmark"]
+    table = pd.read_csv(out / "controls.csv", index_col="control")
+    assert list(table.index) == list(CONTROLS)
+    assert table["generalised_within_budget"].str.endswith(f"/{N_SEEDS}").all()
+    assert len(summary["table_markdown"].splitlines()) == 2 + len(CONTROLS)
+    progress = pd.read_csv(out / "progress.csv")
+    assert progress["run"].nunique() == len(CONTROLS) * N_SEEDS
+    start = progress[progress["epoch"] == 0].set_index("run")["weight_norm"]
+    for seed in summary["headline"]["seeds"]:
+        plain = start[f"plain/seed={seed}"]
+        # one initial weight set per seed: only alpha rescales it
+        for control in ("wd_2", "input_noise", "grokfast_ema", "stablemax", "orthoadamw"):
+            assert start[f"{control}/seed={seed}"] == plain
+        # α·θ rounds each entry once; the norm's float32 sum adds a few eps
+        assert start[f"constrained_norm/seed={seed}"] == pytest.approx(0.8 * plain, rel=64 * EPS32)
+    constrained = progress[progress["run"].str.startswith("constrained_norm/")]
+    for _, frame in constrained.groupby("run"):
+        # rescaled after every step: rounding of about eps per rescale, at most one per recorded step
+        drift = (frame["weight_norm"] / frame["weight_norm"].iloc[0] - 1).abs().max()
+        assert drift <= 64 * EPS32 * frame["step"].max()
