@@ -6,9 +6,9 @@ from grokkit.callbacks.noise import InputNoise
 from grokkit.callbacks.norm import NormConstraint
 from grokkit.callbacks.progress_bar import EpochProgressBar
 from grokkit.callbacks.recording import ProgressRecorder
-from grokkit.callbacks.stopping import StopWhenGrokked
+from grokkit.callbacks.stopping import StopWhenConverged, StopWhenGrokked
 
 __all__ = [
     "EpochProgressBar", "Grokfast", "InputNoise", "NormConstraint", "ProgressRecorder", "SplitData",
-    "StopWhenGrokked",
+    "StopWhenConverged", "StopWhenGrokked",
 ]

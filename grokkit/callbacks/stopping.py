@@ -1,7 +1,9 @@
-"""Stop rules: end a run once it has generalised, the way skorch's EarlyStopping ends one."""
+"""Stop rules: end a run once it has generalised or converged, the way skorch's EarlyStopping ends one."""
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from typing import Any
 
 from skorch.callbacks import Callback
@@ -75,4 +77,104 @@ class StopWhenGrokked(Callback):
             self.passes_ = 0
         if self.passes_ >= self.patience:
             self.grokked_epoch_ = self.first_pass_
+            raise KeyboardInterrupt
+
+
+class StopWhenConverged(Callback):
+    r"""End ``fit`` once the monitored loss has stopped falling: converged, not necessarily generalised.
+
+    With :math:`b_t = \min_{s \le t} \ell_s` the best value of ``monitor`` up
+    to epoch t of this fit, the fit stops at the first epoch t with
+
+    .. math:: b_{t-W} - b_t \le \mathrm{rtol}\, |b_{t-W}| + \mathrm{atol},
+
+    W = ``window``: over the last W epochs the best loss improved by less
+    than ``rtol`` of itself (plus ``atol``), the test of :func:`numpy.isclose`
+    between the best loss then and now. The best value, not the last one, so
+    that an optimiser's oscillation or a loss spike neither stops the fit nor
+    hides a plateau. It stops the fit as :class:`StopWhenGrokked` does, by
+    raising ``KeyboardInterrupt`` from ``on_epoch_end`` (skorch's convention,
+    so it works in a plain skorch ``NeuralNet`` too): no warning, the last
+    epoch is recorded, and a grokkit estimator's ``stopped_by_`` names it.
+
+    A loss that keeps falling by a fixed factor (a fit that interpolates its
+    training set, where MSE decays geometrically towards 0) never meets the
+    relative test; ``atol`` is the improvement per window that counts as
+    none, in the loss's own units. Like skorch's ``EarlyStopping`` with
+    ``threshold_mode="rel"`` (which compares each epoch with the best by a
+    relative threshold and counts the misses), but aimed at the training
+    objective and with an absolute floor. A plateau followed by a late drop
+    (a saddle, a slingshot) looks converged to any such rule: ``window`` should
+    be longer than the plateaus the run may cross.
+
+    Parameters
+    ----------
+    monitor : str, default="train_loss"
+        A loss in ``net.history`` (lower is better). ``"train_loss"`` is in
+        every epoch's row (the epoch's mean training objective); keys written
+        only at recorded epochs (``"valid_loss"``) are read where they are.
+    rtol : float, default=1e-3
+        Relative improvement of the best loss over ``window`` epochs below
+        which the run counts as converged.
+    window : int, default=100
+        Epochs over which the improvement is measured. Each fit (each
+        ``partial_fit`` too) trains at least this many epochs.
+    atol : float, default=0.0
+        Absolute improvement over ``window`` epochs that counts as none.
+
+    Attributes
+    ----------
+    converged_epoch_ : int or None
+        The epoch at which the rule stopped the fit; ``None`` while it has not.
+    best_ : float
+        The best monitored value of this fit so far.
+    """
+
+    def __init__(self, monitor: str = "train_loss", rtol: float = 1e-3, window: int = 100,
+                 atol: float = 0.0) -> None:
+        self.monitor = monitor
+        self.rtol = rtol
+        self.window = window
+        self.atol = atol
+
+    def initialize(self) -> StopWhenConverged:
+        if not isinstance(self.monitor, str):
+            raise TypeError(f"monitor must be the name of a history key (a str); got {self.monitor!r}.")
+        check_number("rtol", self.rtol, low=0)
+        check_number("atol", self.atol, low=0)
+        check_number("window", self.window, low=1, integer=True)
+        if not (math.isfinite(self.rtol) and math.isfinite(self.atol)):
+            raise ValueError(f"rtol and atol must be finite; got rtol={self.rtol!r}, atol={self.atol!r}.")
+        self._reset()
+        return self
+
+    def _reset(self) -> None:
+        self.best_ = math.inf
+        self.converged_epoch_: int | None = None
+        self._bests: deque[tuple[int, float]] = deque()  # (epoch, best up to that epoch)
+
+    def on_train_begin(self, net: Any, **kwargs: Any) -> None:
+        self._reset()
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        row = net.history[-1]
+        if self.monitor not in row:
+            # (a grokkit estimator calls this callback at an epoch without the key only when it is a
+            # recorded epoch, so the key is missing for good)
+            keys = sorted(k for k, v in row.items() if isinstance(v, float) and k != "dur")
+            raise ValueError(f"StopWhenConverged: monitor={self.monitor!r} is not in this epoch's "
+                             f"history row; its loss-like keys: {', '.join(keys)}.")
+        value, epoch = float(row[self.monitor]), int(row["epoch"])
+        if value < self.best_:
+            self.best_ = value
+        bests = self._bests
+        bests.append((epoch, self.best_))
+        # keep one entry at or before epoch - window: the best as it was a window ago
+        while len(bests) > 1 and bests[1][0] <= epoch - self.window:
+            bests.popleft()
+        then_epoch, then = bests[0]
+        if epoch - then_epoch < self.window or not math.isfinite(then):
+            return
+        if then - self.best_ <= self.rtol * abs(then) + self.atol:
+            self.converged_epoch_ = epoch
             raise KeyboardInterrupt

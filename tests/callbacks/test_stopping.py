@@ -1,12 +1,14 @@
-"""StopWhenGrokked: a fit ends within `patience` recorded epochs of generalisation."""
+"""Stop rules: StopWhenGrokked ends a fit within `patience` recorded epochs of generalisation,
+StopWhenConverged one window after the best loss stopped improving."""
 
 import warnings
 
+import numpy as np
 import pytest
 
-from grokkit import GrokMLPClassifier, ModularMLPClassifier
-from grokkit.callbacks import StopWhenGrokked
-from grokkit.datasets import make_modular
+from grokkit import GrokMLPClassifier, GrokMLPRegressor, ModularMLPClassifier
+from grokkit.callbacks import StopWhenConverged, StopWhenGrokked
+from grokkit.datasets import make_modular, make_teacher_student
 
 
 def test_stops_patience_recorded_epochs_after_generalising():
@@ -48,3 +50,139 @@ def test_needs_an_eval_set(blobs):
     X, y = blobs
     with pytest.raises(ValueError, match="eval_set"):
         GrokMLPClassifier(max_epochs=2, callbacks=[StopWhenGrokked()]).fit(X, y)
+
+
+# ----------------------------------------------------------------------------- StopWhenConverged
+class _Net:
+    """What the rule reads of a net: a skorch History."""
+
+    def __init__(self):
+        from skorch.history import History
+
+        self.history = History()
+
+
+def _drive(rule, losses):
+    """Feed ``losses`` (epochs 1, 2, ...) to ``rule``; return the epoch it stopped at, or None."""
+    net = _Net()
+    rule.initialize()
+    rule.on_train_begin(net)
+    for epoch, loss in enumerate(losses, start=1):
+        net.history.new_epoch()
+        net.history.record("epoch", epoch)
+        net.history.record("train_loss", float(loss))
+        try:
+            rule.on_epoch_end(net)
+        except KeyboardInterrupt:
+            return epoch
+    return None
+
+
+def test_stops_one_window_after_the_best_loss_last_moved():
+    """Drops of 10 % end at epoch 5; from epoch 5 + window the best has not moved within rtol.
+    A spike upwards in between changes nothing: the rule reads the best loss, not the last."""
+    losses = [1.0, 0.9, 0.8, 0.7, 0.6, 0.6, 5.0, 0.6, 0.6, 0.6, 0.6, 0.6]
+    rule = StopWhenConverged(rtol=0.01, window=5)
+    assert _drive(rule, losses) == 10
+    assert rule.converged_epoch_ == 10 and rule.best_ == 0.6
+
+
+def test_a_loss_that_keeps_falling_by_more_than_rtol_never_stops():
+    rtol, window = 1e-3, 20
+    factor = (1 - 2 * rtol) ** (1 / window)  # the best falls by 2·rtol of itself every window
+    rule = StopWhenConverged(rtol=rtol, window=window)
+    assert _drive(rule, factor ** np.arange(1, 2001)) is None
+    assert rule.converged_epoch_ is None
+    # falling by half of rtol per window instead: stops as soon as a whole window has passed
+    slower = (1 - rtol / 2) ** (1 / window)
+    assert _drive(StopWhenConverged(rtol=rtol, window=window), slower ** np.arange(1, 2001)) == window + 1
+
+
+def test_atol_ends_a_geometric_fall_towards_zero():
+    """2^-t halves every epoch: relative change 1/2 for ever, absolute change 2^-t < 1e-3 from t = 10."""
+    halving = 0.5 ** np.arange(1, 61)
+    assert _drive(StopWhenConverged(rtol=0.0, atol=0.0, window=1), halving) is None
+    assert _drive(StopWhenConverged(rtol=0.0, atol=1e-3, window=1), halving) == 10
+
+
+@pytest.fixture(scope="module")
+def noisy_teacher():
+    """Teacher-student targets plus noise that 8 tanh units cannot fit: the loss has a floor."""
+    X, y, _, _ = make_teacher_student(n_train=40, n_test=10, widths=(8,), random_state=0)
+    return X, y + 0.3 * np.random.RandomState(1).normal(size=y.shape).astype(np.float32)
+
+
+def test_stops_a_real_fit_before_max_epochs_where_the_rule_first_holds(noisy_teacher, one_torch_thread):
+    X, y = noisy_teacher
+    rtol, window = 1e-2, 20
+    rule = StopWhenConverged(rtol=rtol, window=window)
+    est = GrokMLPRegressor(hidden_layer_sizes=(8,), activation="tanh", lr=3e-2, batch_size=None,
+                           max_epochs=3000, measures=None, random_state=0, callbacks=[rule])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.fit(X, y)
+    stopped = len(est.history)
+    assert est.stopped_by_ == "StopWhenConverged" and rule.converged_epoch_ == stopped < 3000
+    assert est.progress_["epoch"].iloc[-1] == stopped  # the last epoch is recorded
+    # the same rule, recomputed from the history: the first epoch where it holds is the last epoch
+    best = np.minimum.accumulate(np.asarray(est.history[:, "train_loss"]))
+    then, now = best[:-window], best[window:]
+    holds = then - now <= rtol * np.abs(then)
+    assert holds[-1] and not holds[:-1].any()
+
+
+def test_a_fit_still_improving_at_max_epochs_trains_to_the_end(noisy_teacher, one_torch_thread):
+    X, y = noisy_teacher
+    rtol, window = 1e-3, 5
+    est = GrokMLPRegressor(hidden_layer_sizes=(8,), activation="tanh", lr=3e-2, batch_size=None,
+                           max_epochs=60, measures=None, random_state=0,
+                           callbacks=[StopWhenConverged(rtol=rtol, window=window)]).fit(X, y)
+    assert len(est.history) == 60 and est.stopped_by_ is None
+    best = np.minimum.accumulate(np.asarray(est.history[:, "train_loss"]))
+    assert np.all(best[:-window] - best[window:] > rtol * best[:-window])  # it was still improving
+
+
+def test_works_in_a_plain_skorch_net():
+    """skorch's own loop stops on the same KeyboardInterrupt (``NeuralNet.partial_fit`` catches it)."""
+    import torch
+    from skorch import NeuralNetRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (X @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32))
+    net = NeuralNetRegressor(torch.nn.Linear(3, 1), max_epochs=500, lr=0.1, train_split=None, verbose=0,
+                             callbacks=[StopWhenConverged(rtol=1e-3, window=10, atol=1e-8)])
+    net.fit(X, y)
+    assert len(net.history) < 500
+    assert net.history[-1, "train_loss"] < 1e-4
+
+
+def test_each_fit_starts_a_new_window(blobs):
+    """Like skorch's EarlyStopping, a continued fit (partial_fit) trains at least a window again."""
+    X, y = blobs
+    rule = StopWhenConverged(rtol=0.5, window=3)  # loose: stops as soon as a window has passed
+    est = GrokMLPClassifier(hidden_layer_sizes=(4,), max_epochs=50, measures=None, random_state=0,
+                            callbacks=[rule]).fit(X, y)
+    first = len(est.history)
+    assert est.stopped_by_ == "StopWhenConverged" and first == 4
+    est.partial_fit(X, y)
+    assert len(est.history) == first + 4 and rule.converged_epoch_ == first + 4
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"rtol": -1e-3}, ValueError, "rtol"), ({"rtol": float("inf")}, ValueError, "rtol"),
+    ({"atol": "small"}, TypeError, "atol"), ({"window": 0}, ValueError, "window"),
+    ({"window": 2.5}, TypeError, "window"), ({"monitor": 3}, TypeError, "monitor"),
+])
+def test_bad_converged_settings_are_named(blobs, params, error, match):
+    X, y = blobs
+    est = GrokMLPClassifier(max_epochs=2, measures=None, callbacks=[StopWhenConverged(**params)])
+    with pytest.raises(error, match=match):
+        est.fit(X, y)
+
+
+def test_a_monitor_the_history_lacks_is_named(blobs):
+    X, y = blobs
+    est = GrokMLPClassifier(max_epochs=2, measures=None, callbacks=[StopWhenConverged(monitor="valid_loss")])
+    with pytest.raises(ValueError, match=r"monitor='valid_loss' is not in .*train_loss"):
+        est.fit(X, y)  # no eval_set: no valid_loss
