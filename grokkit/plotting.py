@@ -114,7 +114,9 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     landscape : DataFrame
         ``ReducedLandscape.landscape_`` (or any table with ``alpha``,
         ``weight_norm``, ``train_loss``, ``test_loss`` and optionally
-        ``n_train``); one pair of curves per training size.
+        ``n_train`` and ``converged``); one pair of curves per training size.
+        Points with ``converged`` False are circled in red ("not
+        converged"): their values are those of an unfinished run.
     x : {"alpha", "weight_norm"}, default="alpha"
         Horizontal axis (log scale): α = w/w₀ or the norm w itself.
     loss : bool, default=True
@@ -131,14 +133,22 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     fig, ax = plt.subplots(figsize=(5.5, 4))
     groups = landscape.groupby("n_train") if "n_train" in landscape else [(None, landscape)]
     many = "n_train" in landscape and landscape["n_train"].nunique() > 1
+    flagged = False
     for n, table in groups:
         table = table.sort_values(x)
         suffix = f" (N={n})" if many else ""
         ax.plot(table[x], table[f"train_{kind}"], "o-", color="tab:orange", label=f"train{suffix}",
                 alpha=0.9)
+        columns = [f"train_{kind}"]
         if table[f"test_{kind}"].notna().any():
             ax.plot(table[x], table[f"test_{kind}"], "s-", color="tab:gray", label=f"test{suffix}",
                     alpha=0.9)
+            columns.append(f"test_{kind}")
+        late = table[~table["converged"].astype(bool)] if "converged" in table else table.iloc[:0]
+        for column in columns if len(late) else ():
+            ax.scatter(late[x], late[column], s=150, facecolors="none", edgecolors="tab:red",
+                       linewidths=1.6, zorder=3, label=None if flagged else "not converged")
+            flagged = True
     ax.set_xscale("log")
     if loss:
         ax.set_yscale("log")
@@ -161,6 +171,8 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
     landscape : DataFrame
         A tidy table with columns ``x``, ``y`` and ``value``, e.g.
         ``ReducedLandscape.landscape_`` or ``MessinessLandscape.landscape_``.
+        With a ``converged`` column, cells holding a point that did not
+        converge are hatched (and the title says so).
     value : str, default="test_loss"
         The coloured column; an accuracy column is drawn as error (1 − acc),
         as in Omnigrok's figures.
@@ -198,15 +210,34 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
     xs, ys = table.columns.to_numpy(dtype=float), table.index.to_numpy(dtype=float)
     mesh = ax.pcolormesh(_edges(xs, x), _edges(ys, y), data, shading="flat", cmap="viridis")
     fig.colorbar(mesh, ax=ax, label=label)
+    n_late = _hatch_unconverged(ax, landscape, table, x, y) if "converged" in landscape else 0
     for axis, name in ((ax.set_xscale, x), (ax.set_yscale, y)):
         if name in ("alpha", "weight_norm", "n_train"):
             axis("log")
     ax.set_xlabel({"alpha": "α = w/w₀", "weight_norm": "weight norm w"}.get(x, x))
     ax.set_ylabel({"n_train": "training size N", "messiness": "messiness m"}.get(y, y))
-    if title:
-        ax.set_title(title)
+    if title or n_late:
+        note = f"hatched: {n_late} point{'s' * (n_late != 1)} not converged" if n_late else ""
+        ax.set_title("\n".join(part for part in (title, note) if part))
     fig.tight_layout()
     return fig
+
+
+def _hatch_unconverged(ax: Any, landscape: pd.DataFrame, table: pd.DataFrame, x: str, y: str) -> int:
+    """Hatch the heat-map cells that hold a point with ``converged`` False; return how many."""
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    late = landscape.assign(_late=(~landscape["converged"].astype(bool)).astype(float)).pivot_table(
+        index=y, columns=x, values="_late", aggfunc="max").reindex(index=table.index, columns=table.columns)
+    x_edges = _edges(table.columns.to_numpy(dtype=float), x)
+    y_edges = _edges(table.index.to_numpy(dtype=float), y)
+    cells = np.argwhere(np.nan_to_num(late.to_numpy(dtype=float)) > 0)
+    for row, col in cells:
+        ax.add_patch(Rectangle((x_edges[col], y_edges[row]), x_edges[col + 1] - x_edges[col],
+                               y_edges[row + 1] - y_edges[row], fill=False, hatch="///",
+                               edgecolor="tab:red", linewidth=0.0, label="not converged"))
+    return len(cells)
 
 
 def _edges(centers: Any, name: str) -> Any:

@@ -111,3 +111,47 @@ def test_seed_bands_one_panel_per_group_with_the_reference_in_each():
     assert axes[0].get_xscale() == "log" and axes[0].get_ylim() == (-0.02, 1.02)
     with pytest.raises(ValueError, match="missing"):
         plot_seed_bands(runs, {"first": ["missing"]})
+
+
+@pytest.fixture
+def landscape():
+    """Two training sizes × three α; the α = 4 points did not converge (and one at N = 10 too)."""
+    rows = [{"alpha": a, "weight_norm": 2.0 * a, "n_train": n, "train_loss": 0.1 / a, "test_loss": 0.1 * a,
+             "train_acc": 0.9, "test_acc": 0.8, "diverged": False,
+             "converged": not (a == 4.0 or (n == 10 and a == 0.5))}
+            for n in (10, 20) for a in (0.5, 1.0, 4.0)]
+    return pd.DataFrame(rows)
+
+
+def test_lu_circles_the_points_that_did_not_converge(landscape):
+    import numpy as np
+
+    from grokkit.plotting import plot_lu
+
+    fig = plot_lu(landscape.query("n_train == 20"))
+    ax = fig.axes[0]
+    flagged = [c for c in ax.collections if c.get_label() == "not converged"]
+    assert len(flagged) == 1  # one legend entry...
+    late = np.vstack([c.get_offsets() for c in ax.collections])  # ...over the train and the test point
+    np.testing.assert_allclose(late, [[4.0, 0.1 / 4.0], [4.0, 0.1 * 4.0]])
+    assert "not converged" in [t.get_text() for t in ax.get_legend().get_texts()]
+    quiet = plot_lu(landscape.query("n_train == 20").drop(columns="converged"))
+    assert not quiet.axes[0].collections
+
+
+def test_heatmap_hatches_the_cells_that_did_not_converge(landscape):
+    from matplotlib.patches import Rectangle
+
+    from grokkit.plotting import plot_landscape_heatmap
+
+    fig = plot_landscape_heatmap(landscape, "test_loss", title="digits")
+    ax = fig.axes[0]
+    hatched = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch() == "///"]
+    late = {(4.0, 10), (4.0, 20), (0.5, 10)}
+    points = {(a, n) for a in (0.5, 1.0, 4.0) for n in (10, 20)}
+    inside = [{(a, n) for a, n in points if p.get_x() < a < p.get_x() + p.get_width()
+               and p.get_y() < n < p.get_y() + p.get_height()} for p in hatched]
+    assert len(hatched) == 3 and all(len(cell) == 1 for cell in inside) and set().union(*inside) == late
+    assert ax.get_title() == "digits\nhatched: 3 points not converged"
+    plain = plot_landscape_heatmap(landscape.drop(columns="converged"), "test_loss")
+    assert not plain.axes[0].patches
