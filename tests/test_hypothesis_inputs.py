@@ -274,8 +274,12 @@ grids = maybe_odd(
     n_jobs=maybe_odd(st.none(), st.just(1)),
     scale_lr=maybe_odd(st.booleans()),
     verbose=maybe_odd(st.just(0)),
+    rtol=maybe_odd(st.floats(0, 1)),
+    atol=maybe_odd(st.floats(0, 1e-3)),
+    window=maybe_odd(st.just(1)),
+    max_steps=maybe_odd(st.none(), st.integers(1, 3)),
 )
-def test_reduced_landscape(X, alphas, train_sizes, n_jobs, scale_lr, verbose):
+def test_reduced_landscape(X, alphas, train_sizes, n_jobs, scale_lr, verbose, rtol, atol, window, max_steps):
     y = np.arange(len(X), dtype=np.float32).reshape(-1, 1) if np.ndim(X) else None
     landscape = ReducedLandscape(
         tiny_regressor(),
@@ -285,8 +289,13 @@ def test_reduced_landscape(X, alphas, train_sizes, n_jobs, scale_lr, verbose):
         scale_lr=scale_lr,
         verbose=verbose,
         random_state=0,
+        rtol=rtol,
+        atol=atol,
+        window=window,
+        max_steps=max_steps,
     )
-    names = ("X", "y", "alphas", "train_sizes", "n_jobs", "scale_lr", "verbose", "sample", "feature")
+    names = ("X", "y", "alphas", "train_sizes", "n_jobs", "scale_lr", "verbose", "rtol", "atol", "window",
+             "max_steps", "sample", "feature")
     fitted = outcome(lambda: landscape.fit(X, y), names, check_nan=False)
     if fitted is not None:
         table = fitted.landscape_

@@ -17,14 +17,17 @@ with no weight decay. Reduced train loss is "L"-shaped in w, reduced test loss
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from grokkit._threads import torch_threads
@@ -32,7 +35,25 @@ from grokkit._validation import check_bool, check_dense, check_number, check_ran
 
 #: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
 LANDSCAPE_COLUMNS = ("alpha", "weight_norm", "n_train", "train_loss", "test_loss", "train_acc",
-                     "test_acc", "diverged")
+                     "test_acc", "diverged", "converged", "steps")
+#: The name under which a point's convergence rule runs (``stopped_by_`` of a converged point).
+CONVERGENCE_CALLBACK = "reduced_landscape_convergence"
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """How long one reduced-landscape point trains: until its train loss has converged, within a budget.
+
+    The rule is :class:`~grokkit.callbacks.StopWhenConverged` on the epoch's
+    training loss; ``window`` and ``max_steps`` count optimizer steps and are
+    rounded up to whole epochs of the point's training set.
+    """
+
+    rtol: float
+    atol: float
+    window: int
+    #: ``None``: the estimator's own ``max_epochs``.
+    max_steps: int | None
 
 
 def check_grok_estimator(name: str, estimator: Any) -> None:
@@ -155,17 +176,25 @@ def missing_classes(estimator: Any, y: Any, y_subset: Any, eval_set: Any) -> tup
 
 
 def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any, eval_set: Any,
-                      seed: int, scale_lr: bool = False) -> dict[str, Any]:
+                      seed: int, scale_lr: bool = False, convergence: Convergence | None = None
+                      ) -> dict[str, Any]:
     """Train one norm-constrained clone at scale α on ``X, y``; return its reduced row.
 
-    ``scale_lr`` multiplies the estimator's learning rate by α (see ReducedLandscape).
+    ``scale_lr`` multiplies the estimator's learning rate by α (see
+    ReducedLandscape). With ``convergence`` the point trains until its train
+    loss has converged or its step budget is spent, and the row gains
+    ``converged`` and ``steps``; without it, for the estimator's
+    ``max_epochs`` (MessinessLandscape's fixed schedules).
     """
     from grokkit.models.init import parameter_norm
 
     lr = estimator.lr * float(alpha) if scale_lr else estimator.lr
-    est = clone(estimator).set_params(alpha=float(alpha), constrain_norm=True, weight_decay=0.0,
-                                      random_state=seed, measures=None, on_divergence="warn",
-                                      verbose=0, lr=lr)
+    params = dict(alpha=float(alpha), constrain_norm=True, weight_decay=0.0, random_state=seed,
+                  measures=None, on_divergence="warn", verbose=0, lr=lr)
+    est = clone(estimator)
+    if convergence is not None:  # from the clone: its callbacks are copies, not shared between points
+        params.update(_convergence_params(est, n_train, convergence))
+    est.set_params(**params)
     fit_single_threaded(est, X, y, eval_set)
     progress = est.progress_
     row = {
@@ -178,7 +207,52 @@ def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any
         "test_acc": _best(progress, "test_acc", np.nanmax),
         "diverged": bool(getattr(est, "diverged_", False)),
     }
+    if convergence is not None:
+        row["converged"] = getattr(est, "stopped_by_", None) == CONVERGENCE_CALLBACK
+        row["steps"] = int(est.n_steps_)
     return row
+
+
+def _convergence_params(estimator: Any, n_train: int, convergence: Convergence) -> dict[str, Any]:
+    """The clone's ``callbacks`` (its own plus the convergence rule) and ``max_epochs`` (the budget)."""
+    from grokkit.callbacks import StopWhenConverged
+
+    per_epoch = _steps_per_epoch(estimator.get_params(deep=False).get("batch_size"), n_train)
+    rule = StopWhenConverged(monitor="train_loss", rtol=convergence.rtol, atol=convergence.atol,
+                             window=math.ceil(convergence.window / per_epoch))
+    own = estimator.get_params(deep=False).get("callbacks") or []
+    params: dict[str, Any] = {"callbacks": [*own, (CONVERGENCE_CALLBACK, rule)]}
+    if convergence.max_steps is not None:
+        params["max_epochs"] = math.ceil(convergence.max_steps / per_epoch)
+    return params
+
+
+def _steps_per_epoch(batch_size: Any, n_train: int) -> int:
+    """Optimizer steps in one epoch of ``n_train`` rows, as the training loop batches them (one
+    for full-batch training; a batch size the estimator will refuse counts as full batch here)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        return 1
+    return -(-int(n_train) // min(int(batch_size), int(n_train)))
+
+
+def warn_unconverged(owner: str, table: pd.DataFrame, keys: Sequence[str], convergence: Convergence
+                     ) -> None:
+    """One ``ConvergenceWarning`` listing the points whose train loss had not converged (diverged
+    points have their own warning and are left out)."""
+    late = table[~table["converged"].astype(bool) & ~table["diverged"].astype(bool)]
+    if late.empty:
+        return
+    points = "; ".join(", ".join(f"{k}={row[k]!r}" for k in keys) for _, row in late.iterrows())
+    budget = ("the estimator's max_epochs" if convergence.max_steps is None
+              else f"max_steps={convergence.max_steps}")
+    warnings.warn(
+        f"{owner}: {len(late)} of {len(table)} points did not converge within {budget} (their best train "
+        f"loss still fell by more than rtol={convergence.rtol:g} of itself plus atol={convergence.atol:g} "
+        f"over the last window={convergence.window} steps): {points}. Their train_loss is an upper "
+        f"bound on the reduced train loss, not the minimum over directions, so an 'L' that rises there "
+        f"may be an optimisation artefact; they have converged=False and are marked in plot_lu and "
+        f"plot_landscape_heatmap. Raise max_steps (or the lr).",
+        ConvergenceWarning, stacklevel=3)
 
 
 def _best(progress: pd.DataFrame, column: str, reduce: Any) -> float:
@@ -226,6 +300,19 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     train-loss minimiser; at convergence the two agree up to the fluctuations
     of the test curve along the train-loss valley.)
 
+    **Each point trains until its train loss has converged** (Omnigrok §3:
+    "we treat the converging point after training as the global minimum on
+    the spherical surface"), not for a fixed number of steps: the fit stops
+    once the best training loss has improved by at most ``rtol`` of itself
+    plus ``atol`` over the last ``window`` optimizer steps
+    (:class:`~grokkit.callbacks.StopWhenConverged` on the epoch's training
+    loss), or when ``max_steps`` steps are spent. A point whose budget ran out
+    first has ``converged=False``: its train loss is an upper bound on the
+    reduced one, and an "L" that rises there says "not optimised", not
+    "no solution at this norm". Such points are named in a
+    ``ConvergenceWarning`` and marked by :func:`~grokkit.plotting.plot_lu`
+    and :func:`~grokkit.plotting.plot_landscape_heatmap`.
+
     Every grid point starts from the same initial direction (one seed drawn
     from ``random_state``), so the α grid scales one :math:`w_0` and
     ``weight_norm / alpha`` is the same on every row.
@@ -234,9 +321,10 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     ----------
     estimator : grokkit estimator
         Any grokkit estimator (``GrokMLPClassifier``, ``GrokMLPRegressor``,
-        ``ModularTransformer``, ...); its other settings (lr, epochs, batch
-        size, loss, ``measure_every``) are kept. ``measure_every`` sets how often
-        the best values are looked for (Omnigrok: every 50 steps).
+        ``ModularTransformer``, ...); its other settings (lr, batch size,
+        loss, ``measure_every``, callbacks) are kept, its ``max_epochs`` only
+        with ``max_steps=None``. ``measure_every`` sets how often the best
+        values are looked for (Omnigrok: every 50 steps).
     alphas : sequence of float, default=``np.logspace(-1, 1, 9)``
         Scales α = w/w₀ (Omnigrok: 21 log-spaced values in [0.1, 10]).
     train_sizes : sequence of int or None, default=None
@@ -252,23 +340,52 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         Seeds the subsampling and the one initialisation seed of all points.
     verbose : int, default=0
         ``1`` shows a tqdm bar over grid points.
-    scale_lr : bool, default=False
-        Train the point at α with learning rate ``lr·α``. Adam moves every
-        parameter by about ``lr`` per step whatever the gradient's scale, so
-        at norm α·w₀ a step turns the weight direction by ∝ lr/α: with one lr
-        for the whole grid the large-α points are optimised α times more
-        slowly, and in a fixed number of steps their "reduced" train loss is
-        an under-optimised upper bound that rises with α. ``lr·α`` gives every
-        point the same angular step, closer to eq. 1's minimum over
-        directions. Omnigrok's notebooks use one lr (``False``, the default,
-        reproduces them).
+    scale_lr : bool, default=True
+        Train the point at α with learning rate ``lr·α``. Why: Adam-type
+        optimizers (Adam, AdamW, the default) move every parameter by about
+        ``lr`` per step whatever the scale of its gradient. Write the
+        parameters at norm α·w₀ as θ = α·u with ‖u‖ = w₀: u, the direction,
+        is what the reduced problem optimises, and a step of ``lr`` in θ moves
+        it by ``lr/α``. With one lr the α = 16 point turns its direction 16
+        times more slowly than the α = 1 point, and in any fixed budget its
+        "reduced" train loss is an under-optimised upper bound that rises with
+        α. With ``lr·α`` the direction moves by ``lr`` at every α: training θ
+        with Adam at ``lr·α`` is training u with Adam at ``lr`` on the loss
+        ℓ(α·u) (exactly, up to Adam's ε: the gradient in u is α times that in
+        θ, and Adam divides the scale out), and the norm constraint's
+        rescaling removes the same relative radial part, ≈ P·lr²/(2w₀²) for P
+        parameters. Only the loss surface ℓ(α·u) differs between the points,
+        which is what the landscape should show. (For plain SGD, whose step
+        follows the gradient's scale, the argument does not hold.) ``False``
+        trains every point with the estimator's lr, as Omnigrok's notebooks
+        do.
+    rtol : float, default=1e-3
+        Converged when the best train loss improved by at most ``rtol`` of
+        itself plus ``atol`` over the last ``window`` steps.
+    atol : float, default=1e-6
+        The absolute improvement per window that counts as none, in the
+        loss's units. A point that fits its training set exactly lets an MSE
+        fall geometrically towards 0, which no relative test ever calls
+        converged; 10⁻⁶ is zero on the scale of losses of order 0.01–10 (MSE
+        on one-hot targets, cross-entropy in nats). Scale it with the targets
+        for regressions whose MSE is of another order.
+    window : int, default=200
+        Optimizer steps over which the improvement is measured, rounded up
+        to whole epochs. Longer windows see through slower plateaus.
+    max_steps : int or None, default=20000
+        The step budget of one point, rounded up to whole epochs (Omnigrok's
+        grid trains 10⁴ steps per point); at least ``window``. ``None``
+        trains at most the estimator's ``max_epochs``.
 
     Attributes
     ----------
     landscape_ : pandas.DataFrame
         One row per (N, α): ``alpha``, ``weight_norm`` (‖θ‖₂ kept during
         training), ``n_train``, ``train_loss``, ``test_loss``, ``train_acc``,
-        ``test_acc`` (test columns NaN without ``eval_set``), ``diverged``.
+        ``test_acc`` (test columns NaN without ``eval_set``), ``diverged``,
+        ``converged`` (the train loss met the convergence rule within the
+        budget; False for a diverged point) and ``steps`` (optimizer steps
+        taken).
     seed_ : int
         The initialisation seed shared by every grid point.
 
@@ -278,17 +395,20 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     >>> from grokkit.analysis.landscape import ReducedLandscape
     >>> from grokkit.datasets import make_teacher_student
     >>> X, y, X_test, y_test = make_teacher_student(widths=(8,), random_state=0)
-    >>> student = GrokMLPRegressor(hidden_layer_sizes=(8,), activation="tanh", max_epochs=5,
+    >>> student = GrokMLPRegressor(hidden_layer_sizes=(8,), activation="tanh", lr=1e-2,
     ...                            batch_size=None)
-    >>> rl = ReducedLandscape(student, alphas=[0.5, 1, 2], random_state=0)
-    >>> rl.fit(X, y, eval_set=(X_test, y_test)).landscape_.shape
-    (3, 8)
+    >>> rl = ReducedLandscape(student, alphas=[0.5, 1, 2], max_steps=2000, window=100,
+    ...                       random_state=0)
+    >>> table = rl.fit(X, y, eval_set=(X_test, y_test)).landscape_
+    >>> table.shape, bool(table["converged"].all())
+    ((3, 10), True)
     """
 
     def __init__(self, estimator: Any = None, alphas: Sequence[float] | None = None,
                  train_sizes: Sequence[int] | None = None, n_jobs: int | None = None,
                  random_state: int | np.random.RandomState | None = None, verbose: int = 0,
-                 scale_lr: bool = False) -> None:
+                 scale_lr: bool = True, rtol: float = 1e-3, atol: float = 1e-6, window: int = 200,
+                 max_steps: int | None = 20_000) -> None:
         self.estimator = estimator
         self.alphas = alphas
         self.train_sizes = train_sizes
@@ -296,16 +416,21 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         self.random_state = random_state
         self.verbose = verbose
         self.scale_lr = scale_lr
+        self.rtol = rtol
+        self.atol = atol
+        self.window = window
+        self.max_steps = max_steps
 
-    def _check_params(self, n_samples: int) -> tuple[np.ndarray, list[int]]:
+    def _check_params(self, n_samples: int) -> tuple[np.ndarray, list[int], Convergence]:
         check_grok_estimator("estimator", self.estimator)
         alphas = check_positive_grid("alphas", np.logspace(-1, 1, 9) if self.alphas is None
                                      else self.alphas)
         check_n_jobs(self.n_jobs)
         check_number("verbose", self.verbose, low=0, integer=True)
         check_bool("scale_lr", self.scale_lr)
+        convergence = self._check_convergence()
         if self.train_sizes is None:
-            return alphas, [n_samples]
+            return alphas, [n_samples], convergence
         sizes = np.atleast_1d(np.asarray(self.train_sizes))
         if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) \
                 or np.any(sizes < 1) or np.any(sizes > n_samples):
@@ -313,10 +438,25 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                              f"(the number of samples in X); got {self.train_sizes!r}.")
         if len(np.unique(sizes)) != len(sizes):
             raise ValueError(f"train_sizes must not repeat values; got {self.train_sizes!r}.")
-        return alphas, [int(n) for n in sizes]
+        return alphas, [int(n) for n in sizes], convergence
+
+    def _check_convergence(self) -> Convergence:
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            check_number(name, value, low=0)
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite; got {value!r}.")
+        check_number("window", self.window, low=1, integer=True)
+        if self.max_steps is not None:
+            check_number("max_steps", self.max_steps, low=1, integer=True)
+            if self.max_steps < self.window:
+                raise ValueError(f"max_steps ({self.max_steps}) must be at least window ({self.window}): "
+                                 f"a point trains a whole window before it can count as converged.")
+        return Convergence(float(self.rtol), float(self.atol), int(self.window),
+                           None if self.max_steps is None else int(self.max_steps))
 
     def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None) -> ReducedLandscape:
-        """Train one norm-constrained clone per (N, α) and tabulate the reduced losses.
+        """Train one norm-constrained clone per (N, α) to convergence and tabulate the reduced losses.
 
         Parameters
         ----------
@@ -331,7 +471,7 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         self
         """
         n_samples = check_training_pool("ReducedLandscape", X, y, eval_set)
-        alphas, sizes = self._check_params(n_samples)
+        alphas, sizes, convergence = self._check_params(n_samples)
         rng = check_random_state(self.random_state)
         order = rng.permutation(n_samples)
         self.seed_ = int(rng.randint(0, 2**31 - 1))
@@ -340,8 +480,8 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
             rows = np.sort(order[:n])
             X_n, y_n = _take(X, rows), _take(y, rows)
             subsets[n] = y_n
-            tasks += [(self.estimator, a, n, X_n, y_n, eval_set, self.seed_, bool(self.scale_lr))
-                      for a in alphas]
+            tasks += [(self.estimator, a, n, X_n, y_n, eval_set, self.seed_, bool(self.scale_lr),
+                       convergence) for a in alphas]
         try:
             rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "reduced landscape")
         except ValueError as exc:
@@ -359,6 +499,7 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
             raise
         self.landscape_ = pd.DataFrame(rows, columns=list(LANDSCAPE_COLUMNS))
         warn_diverged("ReducedLandscape", self.landscape_, ("n_train", "alpha"))
+        warn_unconverged("ReducedLandscape", self.landscape_, ("n_train", "alpha"), convergence)
         self.n_features_in_ = n_features_of(X)
         return self
 

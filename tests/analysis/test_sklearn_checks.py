@@ -84,7 +84,7 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         OInformationAnalyzer(n_bins=2, min_order=2),
-        ReducedLandscape(tiny(), alphas=[1.0], random_state=0),
+        ReducedLandscape(tiny(), alphas=[1.0], random_state=0, max_steps=1, window=1),
         SelfEvaluatedTimeToGeneralize(tiny(), weight_decays=[0.1], random_state=0),
         HiddenActivations(_trained_classifier()),
         TextSequencer(vocab_size=5, maxlen=3),
@@ -101,7 +101,7 @@ def test_every_expected_failure_names_a_check_that_runs():
     from sklearn.utils.estimator_checks import estimator_checks_generator
 
     for estimator in (OInformationAnalyzer(n_bins=2, min_order=2),
-                      ReducedLandscape(tiny(), alphas=[1.0]),
+                      ReducedLandscape(tiny(), alphas=[1.0], max_steps=1, window=1),
                       SelfEvaluatedTimeToGeneralize(tiny(), weight_decays=[0.1]),
                       HiddenActivations(_trained_classifier())):
         names = {getattr(check, "func", check).__name__ for _, check in estimator_checks_generator(estimator)}

@@ -43,7 +43,8 @@ def test_dask_cluster_reduced_landscape_matches_local(dask_client):
     X, y, X_test, y_test = make_teacher_student(n_train=30, n_test=30, widths=(16,), random_state=0)
     student = GrokMLPRegressor(hidden_layer_sizes=(16,), activation="tanh", batch_size=None, max_epochs=40,
                                measure_every=10)
-    grid = {"alphas": [0.3, 1.0, 3.0], "train_sizes": [15, 30], "random_state": 0}
+    grid = {"alphas": [0.3, 1.0, 3.0], "train_sizes": [15, 30], "random_state": 0, "max_steps": 40,
+            "window": 10}
     local = ReducedLandscape(student, n_jobs=1, **grid).fit(X, y, eval_set=(X_test, y_test))
     with parallel_backend("dask"):
         remote = ReducedLandscape(student, n_jobs=-1, **grid).fit(X, y, eval_set=(X_test, y_test))
