@@ -25,6 +25,7 @@ _LAZY = {
     "ModularMLPClassifier": "grokkit.estimators",
     "ModularTransformer": "grokkit.estimators",
     "TrainingDiverged": "grokkit.estimators",
+    "Sweep": "grokkit.sweep",
 }
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "GrokMLPRegressor",
     "ModularMLPClassifier",
     "ModularTransformer",
+    "Sweep",
     "TrainingDiverged",
     "__version__",
 ]
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         ModularTransformer,
         TrainingDiverged,
     )
+    from grokkit.sweep import Sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -38,7 +38,7 @@ _FREE = frozenset({"verbose", "checkpoint_dir", "max_epochs", "flush_denormal"})
 def fingerprint(net: Any, train: SplitData, valid: SplitData | None) -> dict[str, str]:
     """What must match for a checkpoint to continue this fit: parameters (as repr) and data digests."""
     params = net.get_params(deep=False)
-    out = {name: _describe(value) for name, value in sorted(params.items()) if name not in _FREE}
+    out = {name: describe_param(value) for name, value in sorted(params.items()) if name not in _FREE}
     digest = hashlib.sha256()
     for split in (train, valid):
         for tensor in () if split is None else (split.X, split.target):
@@ -48,11 +48,13 @@ def fingerprint(net: Any, train: SplitData, valid: SplitData | None) -> dict[str
     return out
 
 
-def _describe(value: Any) -> str:
+def describe_param(value: Any) -> str:
+    """A parameter as text that is equal exactly when the runs would be: callbacks and estimators by
+    class and parameters, callables by qualified name, the rest by ``repr``."""
     if isinstance(value, list):  # callbacks: their classes and parameters
-        return repr([_describe(v) for v in value])
+        return repr([describe_param(v) for v in value])
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
-        return f"({value[0]!r}, {_describe(value[1])})"
+        return f"({value[0]!r}, {describe_param(value[1])})"
     if hasattr(value, "get_params") and not isinstance(value, type):
         return f"{type(value).__name__}({sorted(value.get_params().items())!r})"
     if callable(value) and not isinstance(value, type):

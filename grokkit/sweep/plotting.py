@@ -1,0 +1,50 @@
+"""Curves over seeds: the mean and a confidence band at every recorded x."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def seed_band_plot(progress: pd.DataFrame, y: str, x: str = "step", by: Sequence[str] = (),
+                   ax: Any = None, confidence: float = 0.95) -> Any:
+    """One line per group of ``by`` (mean over its seeds) with a Student-t ``confidence`` band.
+
+    ``progress`` is a long frame with ``run`` and ``seed`` columns (a
+    :class:`~grokkit.sweep.Sweep`'s ``progress_``). Runs are aligned on ``x``;
+    where a run has stopped (a stop rule) the band uses the runs still going.
+    """
+    from scipy import stats
+
+    from grokkit.experiments._common import pyplot
+
+    for column in (y, x, "run"):
+        if column not in progress.columns:
+            raise ValueError(f"progress has no {column!r} column; columns are {list(progress.columns)}.")
+    plt = pyplot()
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    groups = progress.groupby(list(by), sort=False) if by else [((), progress)]
+    for key, group in groups:
+        table = group.pivot_table(index=x, columns="run", values=y, aggfunc="last").sort_index()
+        values = table.to_numpy(dtype=np.float64)
+        n = np.isfinite(values).sum(axis=1)
+        mean = np.nanmean(np.where(n[:, None] > 0, values, 0.0), axis=1)
+        std = np.nanstd(values, axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(values))
+        half = np.where(n > 1, stats.t.ppf((1 + confidence) / 2, np.maximum(n - 1, 1)) * std
+                        / np.sqrt(np.maximum(n, 1)), 0.0)
+        xs = table.index.to_numpy(dtype=np.float64)
+        xs = np.where(xs > 0, xs, xs[xs > 0].min() / 2 if (xs > 0).any() else 1.0)
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{b}={k}" for b, k in zip(by, key, strict=True)) or y
+        line, = ax.plot(xs, mean, label=f"{label} (n={int(n.max())})")
+        ax.fill_between(xs, mean - half, mean + half, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{x} (log scale)")
+    ax.set_ylabel(y.replace("_", " "))
+    ax.legend(fontsize=7, loc="best")
+    return ax.figure if fig is None else fig
