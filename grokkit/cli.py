@@ -29,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     reproduce.add_argument("--out", default=None, help="output folder (default: runs/NAME)")
     reproduce.add_argument("--seed", type=int, default=0, help="seed of data split and runs (default 0)")
+    reproduce.add_argument("--seeds", type=int, default=1,
+                           help="run seeds SEED..SEED+N-1; headline numbers as mean, 95%% interval and "
+                                "per-seed values (default 1)")
+    reproduce.add_argument("--vectorize", choices=("auto", "on", "off"), default="auto",
+                           help="experiments that sweep through grokkit.Sweep: stack their runs into one "
+                                "batched model (on), use joblib (off) or decide (auto, default)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     reproduce.add_argument("--resume", action="store_true",
                            help="continue an interrupted run in --out from its checkpoints")
@@ -44,6 +50,7 @@ def _check_flags(args: argparse.Namespace) -> None:
     from grokkit._validation import check_number, check_output_dir
 
     check_number("--seed", args.seed, low=0, high=2**32 - 1, integer=True)
+    check_number("--seeds", args.seeds, low=1, integer=True)
     check_output_dir("--out", args.out if args.out is not None else f"runs/{args.name}")
 
 
@@ -83,14 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(parser, str(exc))
     size = "quick" if args.quick else (args.size or "full")
     try:
+        vectorize = {"auto": "auto", "on": True, "off": False}[args.vectorize]
         summary = reproduce(args.name, size=size, out=args.out, seed=args.seed, device=args.device,
-                            verbose=0 if args.quiet else 1, resume=args.resume)
+                            verbose=0 if args.quiet else 1, resume=args.resume, seeds=args.seeds,
+                            vectorize=vectorize)
     except ResultsNotMoved as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         out = args.out or f"runs/{args.name}"
         flag = " --quick" if args.quick else (f" --size {args.size}" if args.size else "")
+        flag += f" --seeds {args.seeds}" if args.seeds != 1 else ""
         print(f"{parser.prog}: interrupted; the runs so far are checkpointed in {out}/checkpoints. "
               f"Continue with: grokkit reproduce {args.name}{flag} --out {out} --seed {args.seed} --resume",
               file=sys.stderr)

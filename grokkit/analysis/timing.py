@@ -13,6 +13,7 @@ plot, :math:`\log t_{\rm test}` against :math:`\log\gamma` has slope −1 and
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,9 +28,7 @@ from grokkit.analysis.landscape import (
     check_n_jobs,
     check_positive_grid,
     check_training_pool,
-    fit_single_threaded,
     n_features_of,
-    run_grid,
     warn_diverged,
 )
 from grokkit.progress import grokking_summary
@@ -57,15 +56,13 @@ def loglog_slope(x: Any, t: Any) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def _fit_decay(estimator: Any, weight_decay: float, X: Any, y: Any, eval_set: Any, seed: int,
-               train_threshold: float, test_threshold: float) -> tuple[dict[str, Any], pd.DataFrame]:
+def _times_row(est: Any, weight_decay: float, train_threshold: float, test_threshold: float
+               ) -> dict[str, Any]:
+    """One row of :attr:`TimeToGeneralize.times_` from a fitted run."""
     from grokkit.models.init import parameter_norm
 
-    est = clone(estimator).set_params(weight_decay=float(weight_decay), random_state=seed,
-                                      on_divergence="warn", verbose=0)
-    fit_single_threaded(est, X, y, eval_set)
     summary = grokking_summary(est.progress_, train_threshold, test_threshold)
-    row = {
+    return {
         "weight_decay": float(weight_decay),
         "train_epoch": summary["memorization_epoch"],
         "train_step": summary["memorization_step"],
@@ -77,7 +74,6 @@ def _fit_decay(estimator: Any, weight_decay: float, X: Any, y: Any, eval_set: An
         "final_weight_norm": float(parameter_norm(est.module_)),
         "diverged": bool(getattr(est, "diverged_", False)),
     }
-    return row, est.progress_
 
 
 class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -115,8 +111,16 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         reaches: a run that never reaches it has ``test_step`` None and is left
         out of the fit.
     n_jobs : int or None, default=None
-        Runs trained in parallel by joblib; any joblib backend applies.
+        Runs trained in parallel by joblib (when not stacked); any joblib backend applies.
     random_state : int, RandomState or None, default=None
+        Draws the one seed of every run, unless ``seeds`` is given.
+    seeds : int or sequence of int, default=None
+        Train every γ at each of these seeds (as :class:`grokkit.Sweep`'s
+        ``seeds``); ``times_`` gets a ``seed`` column, ``slopes_`` one row
+        per seed, and the ``*_slope_`` attributes are the means over seeds.
+    vectorize : "auto", bool, default="auto"
+        :class:`grokkit.Sweep`'s executor choice: the runs of all γ (and
+        seeds) train as one stacked model when the estimator allows it.
     verbose : int, default=0
         ``1`` shows a tqdm bar over runs.
 
@@ -128,19 +132,26 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         ``final_train_acc``, ``final_test_acc``, ``best_test_acc``,
         ``final_weight_norm``, ``diverged``.
     progress_ : dict
-        γ -> that run's ``progress_`` (for Fig. 10c–d style curves).
+        γ -> that run's ``progress_`` (for Fig. 10c–d style curves); with
+        ``seeds``, (γ, seed) -> ``progress_``.
     test_slope_, test_intercept_ : float
         Fit of log₁₀ test_step against log₁₀ γ (NaN with fewer than two runs
         reaching the level).
     train_slope_, train_intercept_ : float
         The same for train_step.
+    slopes_ : pandas.DataFrame
+        ``seed``, ``test_slope``, ``test_intercept``, ``train_slope``,
+        ``train_intercept`` per seed.
     seed_ : int
+        The first seed.
+    sweep_ : grokkit.Sweep
+        The fitted sweep that trained the runs.
     """
 
     def __init__(self, estimator: Any = None, weight_decays: Sequence[float] | None = None,
                  train_threshold: float = 0.95, test_threshold: float = 0.95,
                  n_jobs: int | None = None, random_state: int | np.random.RandomState | None = None,
-                 verbose: int = 0) -> None:
+                 verbose: int = 0, seeds: Any = None, vectorize: Any = "auto") -> None:
         self.estimator = estimator
         self.weight_decays = weight_decays
         self.train_threshold = train_threshold
@@ -148,6 +159,8 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.seeds = seeds
+        self.vectorize = vectorize
 
     def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None) -> TimeToGeneralize:
         """Train one run per weight decay and fit the log–log slopes.
@@ -167,16 +180,37 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         if eval_set is None:
             raise ValueError("eval_set=(X_test, y_test) is required: the time to generalise is read "
                              "from its accuracy.")
-        self.seed_ = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        tasks = [(self.estimator, g, X, y, eval_set, self.seed_, self.train_threshold,
-                  self.test_threshold) for g in decays]
-        results = run_grid(_fit_decay, tasks, self.n_jobs, self.verbose, "weight decays")
-        self.times_ = pd.DataFrame([row for row, _ in results], columns=list(TIMES_COLUMNS))
-        self.progress_ = {float(g): progress for g, (_, progress) in zip(decays, results, strict=True)}
-        self.test_slope_, self.test_intercept_ = loglog_slope(self.times_["weight_decay"],
-                                                              self.times_["test_step"])
-        self.train_slope_, self.train_intercept_ = loglog_slope(self.times_["weight_decay"],
-                                                                self.times_["train_step"])
+        from grokkit.sweep import Sweep
+
+        seeds = ([int(check_random_state(self.random_state).randint(0, 2**31 - 1))]
+                 if self.seeds is None else self.seeds)
+        template = clone(self.estimator).set_params(on_divergence="warn", verbose=0)
+        sweep = Sweep(template, {"weight_decay": [float(g) for g in decays]}, seeds=seeds,
+                      n_jobs=self.n_jobs, vectorize=self.vectorize, verbose=self.verbose)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sweep: ", category=RuntimeWarning)
+            sweep.fit(X, y, eval_set=eval_set)  # warn_diverged below names the weight decays
+        self.sweep_ = sweep
+        pairs = list(zip(sweep.runs_, sweep.estimators_, strict=True))
+        rows = [{**_times_row(est, run["weight_decay"], self.train_threshold, self.test_threshold),
+                 "seed": run["random_state"]} for run, est in pairs]
+        times = pd.DataFrame(rows, columns=[*TIMES_COLUMNS, "seed"])
+        self.seed_ = int(times["seed"].iloc[0])
+        slopes = []
+        for seed, group in times.groupby("seed", sort=False):
+            test = loglog_slope(group["weight_decay"], group["test_step"])
+            train = loglog_slope(group["weight_decay"], group["train_step"])
+            slopes.append({"seed": seed, "test_slope": test[0], "test_intercept": test[1],
+                           "train_slope": train[0], "train_intercept": train[1]})
+        self.slopes_ = pd.DataFrame(slopes)
+        single = self.seeds is None
+        self.times_ = times.drop(columns="seed") if single else times
+        self.progress_ = {run["weight_decay"] if single else (run["weight_decay"], run["random_state"]):
+                          est.progress_ for run, est in pairs}
+        means = self.slopes_.mean(numeric_only=True)
+        self.test_slope_, self.test_intercept_ = float(means["test_slope"]), float(means["test_intercept"])
+        self.train_slope_ = float(means["train_slope"])
+        self.train_intercept_ = float(means["train_intercept"])
         self.n_features_in_ = n_features_of(X)
         warn_diverged("TimeToGeneralize", self.times_, ("weight_decay",))
         return self

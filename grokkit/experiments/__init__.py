@@ -212,6 +212,8 @@ def reproduce(
     device: str = "cpu",
     verbose: int = 1,
     resume: bool = False,
+    seeds: int = 1,
+    vectorize: Any = "auto",
 ) -> dict[str, Any]:
     """Run one experiment and write its CSV, JSON and PNG files.
 
@@ -243,21 +245,32 @@ def reproduce(
         finishes), so a resumed call skips the finished runs and continues the
         interrupted one where its last checkpoint left it; its results equal an
         uninterrupted call's. Without it, old checkpoints in ``out`` are cleared.
+    seeds : int, default=1
+        Run the experiment with seeds ``seed, seed + 1, ...`` (Clauw et al. use
+        5). ``summary.json``'s headline then gives each number as its mean, 95 %
+        t-interval and per-seed values (:func:`grokkit.sweep.seed_interval`),
+        ``progress.csv`` has a ``seed`` column, and ``seed_bands.png`` draws
+        every run's accuracy with seed bands; the other figures are seed
+        ``seed``'s. An experiment whose ``run`` takes ``seeds`` trains them
+        together (through :class:`grokkit.Sweep`); the others run once per seed.
+    vectorize : "auto", bool, default="auto"
+        Passed to the :class:`grokkit.Sweep` of experiments that sweep through
+        it (their ``run`` takes ``vectorize``): stacked runs or joblib.
 
     Returns
     -------
     dict
         The content of ``summary.json``.
     """
-    from grokkit.experiments._common import checkpointed_runs
-
     experiment, out = check_reproduction(name, size, out, seed, device)
     check_bool("resume", resume)
+    check_number("seeds", seeds, low=1, integer=True)
+    if vectorize not in ("auto", True, False):
+        raise ValueError(f"vectorize must be 'auto', True or False; got {vectorize!r}.")
     staging = _staging_dir(out)
     start = time.perf_counter()
     try:
-        with checkpointed_runs(out, resume):
-            result = experiment.run(size=size, seed=seed, device=device, verbose=verbose)
+        result = _run_seeds(experiment, size, out, seed, int(seeds), device, verbose, resume, vectorize)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -272,6 +285,35 @@ def reproduce(
     if verbose:
         print(f"wrote {', '.join(str(out / f) for f in summary['files'])}")
     return summary
+
+
+def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: int, device: str,
+               verbose: int, resume: bool, vectorize: Any) -> ExperimentResult:
+    """The experiment at one seed, or at ``seeds`` seeds with its numbers aggregated over them."""
+    from grokkit.experiments import _seeds
+    from grokkit.experiments._common import checkpointed_runs
+
+    kwargs = {"vectorize": vectorize} if _seeds.takes(experiment.run, "vectorize") else {}
+    listed = list(range(seed, seed + seeds))
+    if seeds == 1 or _seeds.takes(experiment.run, "seeds"):
+        if seeds > 1:
+            kwargs["seeds"] = listed
+        with checkpointed_runs(out, resume):
+            return experiment.run(size=size, seed=seed, device=device, verbose=verbose, **kwargs)
+    results = {}
+    for s in listed:
+        if verbose:
+            print(f"== seed {s} ({s - seed + 1} of {seeds})", flush=True)
+        with checkpointed_runs(out / "seeds" / str(s), resume):
+            results[s] = experiment.run(size=size, seed=s, device=device, verbose=verbose, **kwargs)
+    first = results[seed]
+    runs = _seeds.combine_runs({s: r.runs for s, r in results.items()})
+    summary = dict(first.summary)
+    summary["headline"] = _seeds.aggregate_headline([r.summary.get("headline", {}) for r in results.values()])
+    summary["seeds"] = listed
+    summary["per_seed"] = {str(s): r.summary for s, r in results.items()}
+    figures = {**first.figures, "seed_bands": _seeds.seed_band_figure(runs, experiment.name)}
+    return ExperimentResult(runs=runs, summary=summary, figures=figures, tables=first.tables)
 
 
 def _write_result(experiment: Experiment, result: ExperimentResult, folder: Path, *, size: str,

@@ -12,7 +12,11 @@ the larger γ, so the test level is 0.5 (slopes at other levels are reported too
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 from grokkit import GrokMLPRegressor
 from grokkit.analysis import TimeToGeneralize
@@ -20,9 +24,11 @@ from grokkit.analysis.timing import loglog_slope
 from grokkit.callbacks import StopWhenGrokked
 from grokkit.datasets import make_teacher_student
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, run_summary
+from grokkit.experiments._common import compare_runs, pyplot, run_summary
+from grokkit.experiments._seeds import seed_band_figure
 from grokkit.plotting import plot_time_to_generalize
 from grokkit.progress import grokking_summary
+from grokkit.sweep import seed_interval
 
 TRAIN_LEVEL, TEST_LEVEL = 0.95, 0.5
 #: Extra test levels whose slopes are reported (the fit's level is TEST_LEVEL).
@@ -46,7 +52,9 @@ SETTINGS = {
 #: level reported, have held for 3 recorded epochs; the budget above is the cap.
 
 
-def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
+def run(size: str, seed: int, device: str, verbose: int, seeds: Sequence[int] | None = None,
+        vectorize: Any = "auto") -> ExperimentResult:
+    """One run per γ (and per seed of ``seeds``), all trained by one :class:`grokkit.Sweep`."""
     X, y, X_test, y_test = make_teacher_student(random_state=seed)
     student = GrokMLPRegressor(hidden_layer_sizes=(100, 100), activation="tanh", alpha=2.0, lr=3e-4,
                                batch_size=-1, accuracy_threshold=1e-3, max_epochs=EPOCHS[size],
@@ -55,13 +63,15 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                # Fig. 2c ends at generalisation: a run stops once it holds the
                                # highest level reported for 3 recorded epochs
                                callbacks=[StopWhenGrokked(TRAIN_LEVEL, max(EXTRA_TEST_LEVELS), patience=3)])
-    # TimeToGeneralize trains each run single-threaded; one process (a busy 2-core box gains nothing).
-    n_jobs = 1
+    # joblib (when not stacked) on one process: a busy 2-core box gains nothing from more.
     sweep = TimeToGeneralize(student, weight_decays=DECAYS[size], train_threshold=TRAIN_LEVEL,
-                             test_threshold=TEST_LEVEL, n_jobs=n_jobs, random_state=seed,
+                             test_threshold=TEST_LEVEL, n_jobs=1, random_state=seed,
+                             seeds=[seed] if seeds is None else list(seeds), vectorize=vectorize,
                              verbose=verbose).fit(X, y, eval_set=(X_test, y_test))
-    times = sweep.times_
-    runs = {f"wd={gamma:.3g}": progress for gamma, progress in sweep.progress_.items()}
+    if seeds is not None:
+        return _over_seeds(sweep, student)
+    times = sweep.times_.drop(columns="seed")
+    runs = {f"wd={gamma:.3g}": progress for (gamma, _), progress in sweep.progress_.items()}
     summaries = {label: run_summary(frame, TRAIN_LEVEL, TEST_LEVEL) for label, frame in runs.items()}
     decays = times["weight_decay"].to_numpy(dtype=float)
     other_levels = {}
@@ -82,8 +92,9 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                                                  strict=True)},
     }
     summary = {
-        "dataset": "teacher-student: 5-100-100-5 tanh teacher (α 1), 100 train / 100 test x ~ N(0, I)",
+        "dataset": DATASET,
         "headline": headline,
+        "executor": sorted(set(sweep.sweep_.results_["executor"])),
         "runs": summaries,
     }
     figures = {
@@ -93,6 +104,62 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     }
     return ExperimentResult(runs=runs, summary=summary, figures=figures,
                             tables={"times": times.set_index("weight_decay")})
+
+
+DATASET = "teacher-student: 5-100-100-5 tanh teacher (α 1), 100 train / 100 test x ~ N(0, I)"
+
+
+def _over_seeds(sweep: TimeToGeneralize, student: Any) -> ExperimentResult:
+    """The slopes as mean, 95 % interval and per-seed values; Fig. 2c with seed bands."""
+    times, slopes = sweep.times_, sweep.slopes_
+    runs = {f"wd={gamma:.3g}": pd.concat([p.assign(seed=s) for (g, s), p in sweep.progress_.items()
+                                          if g == gamma], ignore_index=True)
+            for gamma in dict.fromkeys(g for g, _ in sweep.progress_)}
+    by_wd = times.groupby("weight_decay", sort=True)
+    headline = {
+        "levels": {"train_acc": TRAIN_LEVEL, "test_acc": TEST_LEVEL, "per_sample_mse_below": 1e-3},
+        "test_slope": seed_interval(slopes["test_slope"]),
+        "train_slope": seed_interval(slopes["train_slope"]),
+        "runs_reaching_test_level": f"{int(times['test_step'].notna().sum())} of {len(times)}",
+        "test_step_by_wd": {f"{g:.3g}": seed_interval(group["test_step"]) for g, group in by_wd},
+        "train_step_by_wd": {f"{g:.3g}": seed_interval(group["train_step"]) for g, group in by_wd},
+    }
+    executor = sorted(set(sweep.sweep_.results_["executor"]))
+    summary = {"dataset": DATASET, "headline": headline, "executor": executor,
+               "seeds": slopes["seed"].tolist(), "per_seed_slopes": slopes.to_dict(orient="records")}
+    figures = {
+        "fig2c_time_vs_weight_decay": _time_bands(times),
+        "seed_bands": seed_band_figure(runs, "time_to_generalize"),
+    }
+    return ExperimentResult(runs=runs, summary=summary, figures=figures, tables={"times": times})
+
+
+def _time_bands(times: pd.DataFrame) -> Any:
+    """Fig. 2c over seeds: mean steps to the train and test levels against γ, 95 % bands, slope −1 guide."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    levels = (("train_step", f"train acc {TRAIN_LEVEL:g}"), ("test_step", f"test acc {TEST_LEVEL:g}"))
+    for column, label in levels:
+        stats = [(g, seed_interval(group[column])) for g, group in times.groupby("weight_decay")]
+        gs = np.array([g for g, s in stats if s["n"]])
+        mean = np.array([s["mean"] for _, s in stats if s["n"]])
+        low = np.array([s["low"] if np.isfinite(s["low"]) else s["mean"] for _, s in stats if s["n"]])
+        high = np.array([s["high"] if np.isfinite(s["high"]) else s["mean"] for _, s in stats if s["n"]])
+        line, = ax.plot(gs, mean, "o-", label=label)
+        ax.fill_between(gs, np.maximum(low, 1), high, color=line.get_color(), alpha=0.2)
+    decays = times["weight_decay"].to_numpy(dtype=float)
+    test = times.groupby("weight_decay")["test_step"].mean().dropna()
+    if len(test):
+        g0, t0 = float(test.index[0]), float(test.iloc[0])
+        ax.plot(decays, t0 * g0 / decays, "k:", label="slope −1")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("weight decay γ")
+    ax.set_ylabel("steps")
+    ax.set_title(f"Omnigrok Fig. 2c over {times['seed'].nunique()} seeds (mean, 95 % band)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 EXPERIMENT = Experiment(

@@ -1,0 +1,60 @@
+"""``--seeds N``: an experiment over seeds, each headline number as mean, interval and per-seed values."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from grokkit.sweep.stats import seed_interval
+
+
+def takes(run: Callable[..., Any], name: str) -> bool:
+    """Whether an experiment's ``run`` takes ``name`` (``seeds``: it trains them together, stacked)."""
+    return name in inspect.signature(run).parameters
+
+
+def aggregate_headline(per_seed: Sequence[Any]) -> Any:
+    """Per-seed headline values -> the same structure, each number as :func:`seed_interval`'s dict.
+
+    Numbers (and ``None``, a level never reached) become ``{"mean", "low",
+    "high", "n", "n_missing", "values"}``; nested dicts are aggregated key by
+    key; anything else (text, lists) is kept when every seed agrees and listed
+    per seed otherwise.
+    """
+    first = per_seed[0]
+    if isinstance(first, Mapping):
+        keys = [k for k in first if all(isinstance(s, Mapping) and k in s for s in per_seed)]
+        return {k: aggregate_headline([s[k] for s in per_seed]) for k in keys}
+    numeric = all(v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)) for v in per_seed)
+    if numeric and any(v is not None for v in per_seed):
+        return seed_interval(per_seed)
+    return first if all(v == first for v in per_seed) else list(per_seed)
+
+
+def combine_runs(per_seed: Mapping[int, Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Each run label's ``progress_`` over seeds, as one frame with a ``seed`` column."""
+    labels = list(next(iter(per_seed.values())))
+    return {label: pd.concat([runs[label].assign(seed=seed) for seed, runs in per_seed.items()
+                              if label in runs], ignore_index=True) for label in labels}
+
+
+def seed_band_figure(runs: Mapping[str, pd.DataFrame], title: str) -> Any:
+    """Train (top) and test (bottom) accuracy of every run label: mean over seeds with a 95 % band."""
+    from grokkit.experiments._common import pyplot
+    from grokkit.sweep.plotting import seed_band_plot
+
+    plt = pyplot()
+    long = pd.concat([frame.assign(run=label) for label, frame in runs.items()], ignore_index=True)
+    panels = [c for c in ("train_acc", "test_acc") if c in long]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.0 * len(panels) + 0.5), sharex=True,
+                             squeeze=False)
+    for ax, column in zip(axes[:, 0], panels, strict=True):
+        seed_band_plot(long, y=column, by=["run"], unit="seed", ax=ax)
+    n = long["seed"].nunique()
+    fig.suptitle(f"{title}: mean over {n} seeds, 95 % t-interval bands")
+    fig.tight_layout()
+    return fig

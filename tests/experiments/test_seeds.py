@@ -1,0 +1,70 @@
+"""``reproduce(..., seeds=N)`` / ``--seeds N`` (issue 14): headline numbers over seeds, seed column, bands."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grokkit import experiments
+from grokkit.experiments import ExperimentResult, reproduce
+from grokkit.experiments._seeds import aggregate_headline
+
+
+def _fake_run(size, seed, device, verbose):
+    """A run whose numbers are known functions of the seed (no training)."""
+    steps = np.arange(0, 50, 10)
+    frame = pd.DataFrame({"epoch": steps, "step": steps, "train_acc": np.linspace(0, 1, 5),
+                          "test_acc": np.linspace(0, 1, 5) * (0.5 + 0.1 * seed)})
+    return ExperimentResult(runs={"plain": frame},
+                            summary={"headline": {"slope": -1.0 + 0.1 * seed, "label": "same",
+                                                  "nested": {"step": 100 * (seed + 1), "never": None}}})
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    registry = experiments._registry()
+    monkeypatch.setitem(registry, "abelian_test",
+                        dataclasses.replace(registry["abelian_test"], run=_fake_run))
+
+
+def test_headline_numbers_become_mean_interval_and_values(fake, tmp_path):
+    summary = reproduce("abelian_test", size="smoke", out=tmp_path, seed=3, seeds=3, verbose=0)
+    slope = summary["headline"]["slope"]
+    values = [-0.7, -0.6, -0.5]
+    np.testing.assert_allclose(slope["values"], values)
+    assert slope["mean"] == pytest.approx(-0.6) and slope["n"] == 3
+    # t-quantile with 2 degrees of freedom in closed form: (2q − 1) / sqrt(2q(1 − q))
+    half = 0.95 / np.sqrt(2 * 0.975 * 0.025) * np.std(values, ddof=1) / np.sqrt(3)
+    assert slope["high"] - slope["mean"] == pytest.approx(half)
+    assert summary["headline"]["label"] == "same"
+    assert summary["headline"]["nested"]["step"]["values"] == [400, 500, 600]
+    assert summary["headline"]["nested"]["never"] is None  # no seed reached it: nothing to average
+    assert summary["seeds"] == [3, 4, 5] and set(summary["per_seed"]) == {"3", "4", "5"}
+    progress = pd.read_csv(tmp_path / "progress.csv")
+    assert sorted(progress["seed"].unique()) == [3, 4, 5] and len(progress) == 15
+    assert (tmp_path / "seed_bands.png").exists()
+    assert json.loads((tmp_path / "summary.json").read_text())["headline"]["slope"]["n"] == 3
+
+
+def test_aggregate_keeps_text_that_differs_per_seed():
+    assert aggregate_headline(["a", "b"]) == ["a", "b"]
+    assert aggregate_headline([True, True]) is True
+
+
+def test_bad_seeds_are_named(tmp_path):
+    with pytest.raises(ValueError, match="seeds must be in"):
+        reproduce("abelian_test", size="smoke", out=tmp_path, seeds=0)
+
+
+def test_time_to_generalize_trains_its_seeds_stacked(tmp_path):
+    """The experiment takes ``seeds``: every γ × seed in one grokkit.Sweep, stacked."""
+    summary = reproduce("time_to_generalize", size="smoke", out=tmp_path, seeds=2, verbose=0)
+    assert summary["executor"] == ["stacked"]
+    slope = summary["headline"]["test_slope"]
+    assert slope["n"] == 2 and len(slope["values"]) == 2 and slope["low"] <= slope["mean"] <= slope["high"]
+    progress = pd.read_csv(tmp_path / "progress.csv")
+    assert sorted(progress["seed"].unique()) == [0, 1]
