@@ -16,8 +16,9 @@ def seed_band_plot(progress: pd.DataFrame, y: str, x: str = "step", by: Sequence
 
     ``progress`` is a long frame in which ``unit`` names one curve (a
     :class:`~grokkit.sweep.Sweep`'s ``progress_`` and its ``run`` column; an
-    experiment's runs over seeds and ``seed``). Runs are aligned on ``x``;
-    where a run has stopped (a stop rule) the band uses the runs still going.
+    experiment's runs over seeds and ``seed``). Runs are aligned on ``x`` by
+    :func:`grokkit.plotting.seed_curves` (a run stopped by a rule holds its
+    last value).
     ``bounds`` clips the band to the range the quantity can take (accuracies:
     ``(0, 1)``; the default draws it for ``*_acc`` columns); a t-interval over
     two or three seeds is wide.
@@ -27,6 +28,7 @@ def seed_band_plot(progress: pd.DataFrame, y: str, x: str = "step", by: Sequence
     from scipy import stats
 
     from grokkit.experiments._common import pyplot
+    from grokkit.plotting import seed_curves
 
     for column in (y, x, unit):
         if column not in progress.columns:
@@ -37,16 +39,15 @@ def seed_band_plot(progress: pd.DataFrame, y: str, x: str = "step", by: Sequence
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
     groups = progress.groupby(list(by), sort=False) if by else [((), progress)]
     for key, group in groups:
-        table = group.pivot_table(index=x, columns=unit, values=y, aggfunc="last").sort_index()
-        values = table.to_numpy(dtype=np.float64)
-        n = np.isfinite(values).sum(axis=1)
-        mean = np.nanmean(np.where(n[:, None] > 0, values, 0.0), axis=1)
-        std = np.zeros(len(values))
+        # aligned as plot_seed_bands aligns them: interpolated, a stopped run holding its last value
+        xs, values = seed_curves({u: f.sort_values(x) for u, f in group.groupby(unit, sort=False)}, y, x)
+        n = np.isfinite(values).sum(axis=0)
+        mean = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
+        std = np.zeros(len(xs))
         spread = n > 1
-        std[spread] = np.nanstd(values[spread], axis=1, ddof=1)
+        std[spread] = np.nanstd(values[:, spread], axis=0, ddof=1)
         half = np.where(n > 1, stats.t.ppf((1 + confidence) / 2, np.maximum(n - 1, 1)) * std
                         / np.sqrt(np.maximum(n, 1)), 0.0)
-        xs = table.index.to_numpy(dtype=np.float64)
         xs = np.where(xs > 0, xs, xs[xs > 0].min() / 2 if (xs > 0).any() else 1.0)
         key = key if isinstance(key, tuple) else (key,)
         named = list(by) == ["run"]  # an experiment's run labels already say what they are
