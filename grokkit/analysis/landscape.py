@@ -356,9 +356,14 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         rescaling removes the same relative radial part, ≈ P·lr²/(2w₀²) for P
         parameters. Only the loss surface ℓ(α·u) differs between the points,
         which is what the landscape should show. (For plain SGD, whose step
-        follows the gradient's scale, the argument does not hold.) ``False``
-        trains every point with the estimator's lr, as Omnigrok's notebooks
-        do.
+        follows the gradient's scale, the argument does not hold.) Measured on
+        digits (200 train, MSE, lr 10⁻³, full batch, one seed): after 1 000 steps at
+        α = 16 the best train loss is 0.18 with ``lr·α`` against 28.6 with
+        one lr; trained to convergence both reach the "L" (α = 16 converges in
+        5 348 steps against 6 279), but ``lr·α`` spikes more at large α and
+        stops on a higher floor (3·10⁻⁵ against 6·10⁻⁸, both ≪ 1 % of the
+        L's range). ``False`` trains every point with the estimator's lr, as
+        Omnigrok's notebooks do.
     rtol : float, default=1e-3
         Converged when the best train loss improved by at most ``rtol`` of
         itself plus ``atol`` over the last ``window`` steps.
@@ -369,9 +374,13 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         converged; 10⁻⁶ is zero on the scale of losses of order 0.01–10 (MSE
         on one-hot targets, cross-entropy in nats). Scale it with the targets
         for regressions whose MSE is of another order.
-    window : int, default=200
+    window : int, default=500
         Optimizer steps over which the improvement is measured, rounded up
-        to whole epochs. Longer windows see through slower plateaus.
+        to whole epochs. It must span the pauses of the best loss: at large α
+        Adam's loss spikes (by up to 10⁵× on the digits MLP at α = 16, lr
+        0.016) and the best value then stalls for up to ~400 steps between
+        improvements; a 200-step window stopped that point at 3.8·10⁻⁴ where
+        it later reached 3.5·10⁻⁵.
     max_steps : int or None, default=20000
         The step budget of one point, rounded up to whole epochs (Omnigrok's
         grid trains 10⁴ steps per point); at least ``window``. ``None``
@@ -397,17 +406,19 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     >>> X, y, X_test, y_test = make_teacher_student(widths=(8,), random_state=0)
     >>> student = GrokMLPRegressor(hidden_layer_sizes=(8,), activation="tanh", lr=1e-2,
     ...                            batch_size=None)
-    >>> rl = ReducedLandscape(student, alphas=[0.5, 1, 2], max_steps=2000, window=100,
+    >>> rl = ReducedLandscape(student, alphas=[0.5, 1, 2], max_steps=400, window=100,
     ...                       random_state=0)
-    >>> table = rl.fit(X, y, eval_set=(X_test, y_test)).landscape_
-    >>> table.shape, bool(table["converged"].all())
-    ((3, 10), True)
+    >>> table = rl.fit(X, y, eval_set=(X_test, y_test)).landscape_  # warns: 2 of 3 not converged
+    >>> table.shape
+    (3, 10)
+    >>> table["converged"].tolist()  # α = 0.5 has a loss floor; the others still fit the teacher
+    [True, False, False]
     """
 
     def __init__(self, estimator: Any = None, alphas: Sequence[float] | None = None,
                  train_sizes: Sequence[int] | None = None, n_jobs: int | None = None,
                  random_state: int | np.random.RandomState | None = None, verbose: int = 0,
-                 scale_lr: bool = True, rtol: float = 1e-3, atol: float = 1e-6, window: int = 200,
+                 scale_lr: bool = True, rtol: float = 1e-3, atol: float = 1e-6, window: int = 500,
                  max_steps: int | None = 20_000) -> None:
         self.estimator = estimator
         self.alphas = alphas
