@@ -3,10 +3,12 @@
     python examples/reduced_landscape.py --n-jobs 2 --out figures/
 
 Each grid point trains a clone at fixed weight norm w = α·w₀ (constrain_norm,
-no weight decay) and keeps the best train/test loss: the reduced train loss
-should be non-increasing in α ("L") and the reduced test loss have an interior
-minimum ("U"). Epoch counts are shorter than Omnigrok's 10⁴–10⁵ steps so the
-script runs in minutes on two cores; raise --epochs for closer reproductions.
+no weight decay, lr·α) until its train loss has converged or --max-steps steps
+are spent, and keeps the best train/test loss: the reduced train loss should be
+non-increasing in α ("L") and the reduced test loss have an interior minimum
+("U"). Points that did not converge are listed in a warning, have
+converged=False in the table, and are circled (LU) or hatched (heat maps) in
+the figures. --epochs sets the messiness toy's fixed schedule.
 """
 
 from __future__ import annotations
@@ -41,17 +43,20 @@ def report(name: str, landscape: ReducedLandscape) -> None:
               f"{rise <= 0.01} (largest rise {largest:.3g} = {rise:.2%}; strictly: {largest == 0}); "
               f"U: test loss minimum at alpha={rows['alpha'].iloc[best]:.3g} "
               f"(interior: {0 < best < len(test) - 1}), "
-              f"test loss first / min / last {test[0]:.4g} / {test[best]:.4g} / {test[-1]:.4g}")
+              f"test loss first / min / last {test[0]:.4g} / {test[best]:.4g} / {test[-1]:.4g}; "
+              f"converged {int(rows['converged'].sum())} of {len(rows)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=3000, help="messiness toy: epochs per point")
+    parser.add_argument("--max-steps", type=int, default=ReducedLandscape().max_steps,
+                        help="landscapes: step budget per point (each stops earlier once converged)")
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--out", default="figures")
     parser.add_argument("--skip", default="", help="comma list of parts to skip: teacher,digits,messiness")
-    parser.add_argument("--scale-lr", action="store_true",
-                        help="train the point at alpha with lr*alpha (the same angular step at every norm)")
+    parser.add_argument("--one-lr", action="store_true",
+                        help="train every point at the estimator's lr (scale_lr=False) instead of lr*alpha")
     parser.add_argument("--messiness-layout", default="paper", choices=["paper", "code"],
                         help="App. D's text or the public notebook behind Fig. 6 "
                              "(see grokkit.analysis.messiness)")
@@ -65,11 +70,12 @@ def main() -> None:
     if "teacher" not in skip:
         X, y, X_test, y_test = make_teacher_student(random_state=0)
         student = GrokMLPRegressor(hidden_layer_sizes=(100, 100), activation="tanh", lr=1e-3, batch_size=None,
-                                   max_epochs=args.epochs, measure_every=25)
+                                   measure_every=25)
         start = time.perf_counter()
         sizes = [100] if args.largest_n_only else [25, 50, 100]
         rl = ReducedLandscape(student, alphas=alphas, train_sizes=sizes, n_jobs=args.n_jobs, random_state=0,
-                              verbose=1, scale_lr=args.scale_lr).fit(X, y, eval_set=(X_test, y_test))
+                              verbose=1, scale_lr=not args.one_lr, max_steps=args.max_steps).fit(
+            X, y, eval_set=(X_test, y_test))
         print(f"teacher-student landscape: {time.perf_counter() - start:.0f} s")
         report("teacher-student 5-100-100-5 tanh", rl)
         plot_lu(rl.landscape_.query("n_train == 100"), title="teacher-student (Fig. 2a)").savefig(
@@ -81,11 +87,12 @@ def main() -> None:
     if "digits" not in skip:
         X, y, X_test, y_test = load_digits_split(n_train=300, random_state=0)
         clf = GrokMLPClassifier(hidden_layer_sizes=(200, 200), loss="mse", lr=1e-3, batch_size=100,
-                                max_epochs=max(args.epochs // 3, 1), measure_every=10)
+                                measure_every=10)
         start = time.perf_counter()
         sizes = [300] if args.largest_n_only else [75, 150, 300]
         rl = ReducedLandscape(clf, alphas=alphas, train_sizes=sizes, n_jobs=args.n_jobs, random_state=0,
-                              verbose=1, scale_lr=args.scale_lr).fit(X, y, eval_set=(X_test, y_test))
+                              verbose=1, scale_lr=not args.one_lr, max_steps=args.max_steps).fit(
+            X, y, eval_set=(X_test, y_test))
         print(f"digits landscape: {time.perf_counter() - start:.0f} s")
         report("digits 64-200-200-10 ReLU, MSE", rl)
         plot_lu(rl.landscape_.query("n_train == 300"), title="digits, N = 300").savefig(
