@@ -71,8 +71,13 @@ def softmax_collapse(
     Prieto et al.'s public logger records the fraction with :math:`S = 1`
     whatever the label; the two agree on correctly classified samples, which
     is every training sample once the set is memorised. It reads only the
-    logits, whatever loss the model trains with (so a StableMax run can be
-    checked for the softmax collapse it avoids).
+    logits, whatever loss the model trains with. A StableMax run is not
+    protected from it: StableMax's loss falls only polynomially as the
+    logits grow, so they grow until their softmax collapses too (the modular
+    MLP at weight decay 0, float32: 100 % of the training set), while its
+    own loss, which never exponentiates, stays positive. For such a run the
+    measure says how a softmax read-out of the same logits would fare, not
+    whether its own gradient vanished.
 
     Parameters
     ----------
