@@ -48,7 +48,8 @@ def _mse(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def _loss_function(loss: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     if isinstance(loss, str):
-        if loss == "cross_entropy":
+        if loss in ("cross_entropy", "bce"):
+            # "bce" (GrokLSTMClassifier's) is the cross-entropy of its logits [0, z]
             return _cross_entropy
         if loss == "mse":
             return _mse

@@ -316,3 +316,15 @@ def test_stability_measures_are_recorded_with_the_training_loss(modular):
     assert last["nlm_alignment"] == pytest.approx(expected, rel=16 * EPS32)
     assert expected != pytest.approx(nlm_alignment(clf.module_, X, y, loss="cross_entropy"),
                                      rel=16 * EPS32)
+
+
+def test_lstm_records_nlm_alignment_with_its_bce_loss():
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(1, 20, size=(12, 5)), np.arange(12) % 2
+    clf = GrokLSTMClassifier(vocab_size=20, embedding_dim=4, hidden_size=4, num_layers=1, max_epochs=2,
+                             measure_every=1, measures=("nlm_alignment", "softmax_collapse"),
+                             random_state=0).fit(X, y)
+    assert clf.loss == "bce"
+    # BCE of z is the cross-entropy of the logits [0, z] the module returns
+    expected = nlm_alignment(clf.module_, X, y, loss="cross_entropy")
+    assert clf.progress_["nlm_alignment"].iloc[-1] == pytest.approx(expected, rel=16 * EPS32)
