@@ -186,16 +186,46 @@ def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any
     ``converged`` and ``steps``; without it, for the estimator's
     ``max_epochs`` (MessinessLandscape's fixed schedules).
     """
+    template, point = reduced_run(estimator, alpha, n_train, scale_lr, convergence)
+    est = fit_single_threaded(template.set_params(**point, random_state=seed), X, y, eval_set)
+    return reduced_row(est, alpha, n_train, convergence)
+
+
+def fit_reduced_points(estimator: Any, alphas: Sequence[float], n_train: int, X: Any, y: Any,
+                       eval_set: Any, seed: int, scale_lr: bool, convergence: Convergence | None,
+                       n_jobs: int | None = None, verbose: int = 0) -> list[dict[str, Any]]:
+    """:func:`fit_reduced_point` for every α at one training size, through one :class:`grokkit.Sweep`.
+
+    The points differ only in ``alpha`` (and ``lr`` with ``scale_lr``), so the
+    sweep stacks them into one batched model when the estimator allows it.
+    """
+    from grokkit.sweep import Sweep
+
+    runs = [reduced_run(estimator, a, n_train, scale_lr, convergence) for a in alphas]
+    grid = [{k: [v] for k, v in point.items()} for _, point in runs]
+    sweep = Sweep(runs[0][0], grid, seeds=[seed], n_jobs=n_jobs, verbose=verbose)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sweep: ", category=RuntimeWarning)  # warn_diverged's
+        sweep.fit(X, y, eval_set=eval_set)
+    fitted = zip(alphas, sweep.estimators_, strict=True)
+    return [reduced_row(est, a, n_train, convergence) for a, est in fitted]
+
+
+def reduced_run(estimator: Any, alpha: float, n_train: int, scale_lr: bool,
+                convergence: Convergence | None) -> tuple[Any, dict[str, Any]]:
+    """The clone every point of a training size shares, and the point's own ``alpha``/``lr``."""
+    template = clone(estimator)
+    params = dict(constrain_norm=True, weight_decay=0.0, measures=None, on_divergence="warn", verbose=0)
+    if convergence is not None:  # from the clone: its callbacks are copies, not shared between points
+        params.update(_convergence_params(template, n_train, convergence))
+    template.set_params(**params)
+    return template, {"alpha": float(alpha), "lr": estimator.lr * float(alpha) if scale_lr else estimator.lr}
+
+
+def reduced_row(est: Any, alpha: float, n_train: int, convergence: Convergence | None) -> dict[str, Any]:
+    """One fitted point's row of the reduced landscape."""
     from grokkit.models.init import parameter_norm
 
-    lr = estimator.lr * float(alpha) if scale_lr else estimator.lr
-    params = dict(alpha=float(alpha), constrain_norm=True, weight_decay=0.0, random_state=seed,
-                  measures=None, on_divergence="warn", verbose=0, lr=lr)
-    est = clone(estimator)
-    if convergence is not None:  # from the clone: its callbacks are copies, not shared between points
-        params.update(_convergence_params(est, n_train, convergence))
-    est.set_params(**params)
-    fit_single_threaded(est, X, y, eval_set)
     progress = est.progress_
     row = {
         "alpha": float(alpha),
@@ -486,15 +516,15 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         rng = check_random_state(self.random_state)
         order = rng.permutation(n_samples)
         self.seed_ = int(rng.randint(0, 2**31 - 1))
-        tasks, subsets = [], {}
-        for n in sizes:
-            rows = np.sort(order[:n])
-            X_n, y_n = _take(X, rows), _take(y, rows)
-            subsets[n] = y_n
-            tasks += [(self.estimator, a, n, X_n, y_n, eval_set, self.seed_, bool(self.scale_lr),
-                       convergence) for a in alphas]
+        subsets = {}
+        rows = []
         try:
-            rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "reduced landscape")
+            for n in sizes:
+                take = np.sort(order[:n])
+                X_n, y_n = _take(X, take), _take(y, take)
+                subsets[n] = y_n
+                rows += fit_reduced_points(self.estimator, alphas, n, X_n, y_n, eval_set, self.seed_,
+                                           bool(self.scale_lr), convergence, self.n_jobs, self.verbose)
         except ValueError as exc:
             # A classifier learns its classes from the first fit, so a train size whose rows miss
             # a class fails there with a message about labels; name the train size instead.

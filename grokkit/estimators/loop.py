@@ -165,7 +165,7 @@ class TrainingLoop:
             self.n_steps_ += 1
             if batch_rows:
                 history.new_batch()
-                history.record_batch("train_loss", float(loss))
+                history.record_batch("train_loss", loss.item())
                 history.record_batch("train_batch_size", int(Xb.shape[0]))
             for cb in per_batch["on_batch_end"]:
                 cb.on_batch_end(self, batch=batch, training=True, loss=loss, y_pred=y_pred)
