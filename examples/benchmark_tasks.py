@@ -12,7 +12,20 @@ First the data facts are checked and printed (the same ones the tests
 assert), then one run per task: when train accuracy reached 0.99 and test
 accuracy 0.95, or "not within budget".
 
-    python examples/benchmark_tasks.py [--s5-epochs 4000] [--parity-epochs 4000] [--seed 0]
+Measured on a shared 2-core CPU (seed 0, 12 000 full-batch steps each, recorded every 20):
+
+- S5: every fact holds (120 elements, each of the 14 400 pairs once, index 0
+  the identity, one inverse each, associative over all 1 728 000 triples, and
+  5.83 % of pairs commute: 7 conjugacy classes × 120 / 120²). Train accuracy
+  0.99 at epoch 40, test accuracy 0.95 at epoch 6 500 (final 0.988; after
+  4 000 epochs it was still 0.738): grokking, 160× later than memorisation.
+- Sparse parity: secret bits [20, 22, 25]; the labels are their parity (and 1
+  exactly when the product of their ±1 inputs is −1); 47.2 % / 50.8 % ones in
+  train / test; no single bit predicts better than 0.518. Train accuracy 0.99
+  at epoch 80, test accuracy 0.95 not within the budget (best 0.528): this
+  setting memorises and does not generalise.
+
+    python examples/benchmark_tasks.py [--s5-epochs 12000] [--parity-epochs 12000] [--seed 0]
 """
 
 from __future__ import annotations
@@ -75,8 +88,8 @@ def report(name: str, clf: object, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--s5-epochs", type=int, default=4000)
-    parser.add_argument("--parity-epochs", type=int, default=4000)
+    parser.add_argument("--s5-epochs", type=int, default=12000)
+    parser.add_argument("--parity-epochs", type=int, default=12000)
     parser.add_argument("--measure-every", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
