@@ -81,6 +81,14 @@ def checkpointed_runs(out: Path, resume: bool) -> Iterator[Path]:
         _CURRENT.reset(token)
 
 
+def current_checkpoints() -> Path | None:
+    """The checkpoint folder of the running reproduction (``None`` outside :func:`checkpointed_runs`):
+    an experiment that trains through :class:`grokkit.Sweep` keeps its ``memory=`` there, so that
+    ``--resume`` skips its finished runs."""
+    current = _CURRENT.get()
+    return None if current is None else current.checkpoints
+
+
 def fit_run(estimator: Any, data: Sequence[np.ndarray], label: str, verbose: int) -> Any:
     """Fit ``estimator`` on ``data = (X, y, X_test, y_test)`` with the test set as eval_set.
 

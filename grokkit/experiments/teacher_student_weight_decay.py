@@ -11,11 +11,15 @@ time to fit the training set is the same for all three.
 
 from __future__ import annotations
 
-from grokkit import GrokMLPRegressor
+from collections.abc import Sequence
+from typing import Any
+
+from grokkit import GrokMLPRegressor, Sweep
 from grokkit._threads import torch_threads
 from grokkit.datasets import make_teacher_student
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, run_summary
+from grokkit.experiments._seeds import aggregate_headline, combine_runs, seed_band_figure
 from grokkit.plotting import plot_progress
 
 #: Accuracy levels read from the curves: train fitted / test generalised.
@@ -34,21 +38,72 @@ SETTINGS = {
 }
 
 
-def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
+def _student(size: str, seed: int, device: str, verbose: int) -> GrokMLPRegressor:
+    return GrokMLPRegressor(hidden_layer_sizes=(100, 100), activation="tanh", alpha=2.0, lr=3e-4,
+                            batch_size=-1, accuracy_threshold=1e-3, max_epochs=EPOCHS[size],
+                            measures=("weight_norm",), measure_every=50 if size != "full" else 100,
+                            random_state=seed, device=device, verbose=verbose)
+
+
+def run(size: str, seed: int, device: str, verbose: int, seeds: Sequence[int] | None = None,
+        vectorize: Any = "auto") -> ExperimentResult:
+    """The three weight decays at ``seed``; with ``seeds``, at every seed, as one :class:`grokkit.Sweep`."""
     data = make_teacher_student(random_state=seed)
-    epochs = EPOCHS[size]
-    measure_every = 50 if size != "full" else 100
+    if seeds is not None:
+        return _over_seeds(size, data, list(seeds), device, verbose, vectorize)
     runs = {}
     # a 100-wide MLP: one thread is faster, and far faster on a busy box
     with torch_threads(1 if str(device) == "cpu" else None):
         for gamma in DECAYS[size]:
             label = f"wd={gamma:g}"
-            est = GrokMLPRegressor(hidden_layer_sizes=(100, 100), activation="tanh", alpha=2.0, lr=3e-4,
-                                   weight_decay=gamma, batch_size=-1, accuracy_threshold=1e-3,
-                                   max_epochs=epochs, measures=("weight_norm",),
-                                   measure_every=measure_every, random_state=seed, device=device,
-                                   verbose=verbose)
+            est = _student(size, seed, device, verbose).set_params(weight_decay=gamma)
             runs[label] = fit_run(est, data, label, verbose).progress_
+    headline, summaries = _headline(size, runs)
+    summary = {"dataset": DATASET, "headline": headline, "runs": summaries}
+    none, small, large = (f"wd={g:g}" for g in DECAYS[size])
+    figures = {
+        "fig2b_weight_decay": compare_runs(runs, "Omnigrok Fig. 2b: teacher–student, α = 2, "
+                                                 "γ = 0 / small / large"),
+        "grokking_small_wd": plot_progress(runs[small], measures=["weight_norm"],
+                                           title=f"teacher–student, α = 2, {small}"),
+    }
+    return ExperimentResult(runs=runs, summary=summary, figures=figures)
+
+
+def _over_seeds(size: str, data: tuple, seeds: list[int], device: str, verbose: int,
+                vectorize: Any) -> ExperimentResult:
+    """Every γ × seed in one Sweep (stacked when it can); headline numbers over seeds."""
+    from grokkit.experiments._common import current_checkpoints
+
+    X, y, X_test, y_test = data
+    checkpoints = current_checkpoints()
+    sweep = Sweep(_student(size, 0, device, 0), {"weight_decay": list(DECAYS[size])}, seeds=seeds,
+                  vectorize=vectorize, n_jobs=1, verbose=verbose,
+                  memory=None if checkpoints is None else checkpoints / "sweep")
+    with torch_threads(1 if str(device) == "cpu" else None):
+        sweep.fit(X, y, eval_set=(X_test, y_test))
+    per_seed = {}
+    for run_params, est in zip(sweep.runs_, sweep.estimators_, strict=True):
+        label = f"wd={run_params['weight_decay']:g}"
+        per_seed.setdefault(run_params["random_state"], {})[label] = est.progress_
+    headlines = {s: _headline(size, runs)[0] for s, runs in per_seed.items()}
+    runs = combine_runs(per_seed)
+    summary = {"dataset": DATASET, "headline": aggregate_headline(list(headlines.values())),
+               "executor": sorted(set(sweep.results_["executor"])), "seeds": seeds,
+               "per_seed": {str(s): h for s, h in headlines.items()}}
+    first = per_seed[seeds[0]]
+    figures = {
+        "fig2b_weight_decay": compare_runs(first, f"Omnigrok Fig. 2b: α = 2, seed {seeds[0]}"),
+        "seed_bands": seed_band_figure(runs, "teacher_student_weight_decay"),
+    }
+    return ExperimentResult(runs=runs, summary=summary, figures=figures)
+
+
+DATASET = "teacher-student: 5-100-100-5 tanh teacher (α 1), 100 train / 100 test x ~ N(0, I)"
+
+
+def _headline(size: str, runs: dict) -> tuple[dict, dict]:
+    """Headline numbers and per-run summaries of one seed's three runs."""
     summaries = {label: run_summary(frame, TRAIN_LEVEL, TEST_LEVEL) for label, frame in runs.items()}
     none, small, large = (f"wd={g:g}" for g in DECAYS[size])
     headline = {
@@ -65,18 +120,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         })
     headline["memorization_steps"] = {label: s["memorization_step"] for label, s in summaries.items()}
     headline["final_train_acc"] = {label: s["final_train_acc"] for label, s in summaries.items()}
-    summary = {
-        "dataset": "teacher-student: 5-100-100-5 tanh teacher (α 1), 100 train / 100 test x ~ N(0, I)",
-        "headline": headline,
-        "runs": summaries,
-    }
-    figures = {
-        "fig2b_weight_decay": compare_runs(runs, "Omnigrok Fig. 2b: teacher–student, α = 2, "
-                                                 "γ = 0 / small / large"),
-        "grokking_small_wd": plot_progress(runs[small], measures=["weight_norm"],
-                                           title=f"teacher–student, α = 2, {small}"),
-    }
-    return ExperimentResult(runs=runs, summary=summary, figures=figures)
+    return headline, summaries
 
 
 EXPERIMENT = Experiment(

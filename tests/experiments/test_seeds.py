@@ -68,3 +68,14 @@ def test_time_to_generalize_trains_its_seeds_stacked(tmp_path):
     assert slope["n"] == 2 and len(slope["values"]) == 2 and slope["low"] <= slope["mean"] <= slope["high"]
     progress = pd.read_csv(tmp_path / "progress.csv")
     assert sorted(progress["seed"].unique()) == [0, 1]
+
+
+def test_teacher_student_seeds_run_as_one_sweep_and_resume_from_its_memory(tmp_path):
+    first = reproduce("teacher_student_weight_decay", size="smoke", out=tmp_path, seeds=2, verbose=0)
+    assert first["executor"] == ["stacked"]
+    assert first["headline"]["large_wd_generalization_step"]["n"] == 2
+    assert sorted(pd.read_csv(tmp_path / "progress.csv")["seed"].unique()) == [0, 1]
+    again = reproduce("teacher_student_weight_decay", size="smoke", out=tmp_path, seeds=2, verbose=0,
+                      resume=True)
+    assert again["executor"] == ["memory"]  # every run came from the checkpoints' sweep memory
+    assert again["headline"] == first["headline"]
