@@ -30,7 +30,6 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from grokkit._threads import torch_threads
 from grokkit._validation import check_bool, check_dense, check_number, check_random_state
 
 #: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
@@ -132,19 +131,6 @@ def n_features_of(X: Any) -> int:
     return int(shape[1]) if len(shape) > 1 else 1
 
 
-def fit_single_threaded(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
-    """``estimator.fit`` with torch on one intra-op thread, restored afterwards.
-
-    Why: torch's CPU reductions may sum in a different order with a different
-    thread count, and joblib workers get fewer threads than the parent, so
-    pinning one thread makes every grid point bit-identical whatever ``n_jobs``
-    (and tiny grokking models run fastest on one thread anyway). Warnings,
-    the estimator's divergence warning among them, pass through.
-    """
-    with torch_threads(1):
-        return estimator.fit(X, y, eval_set=eval_set)
-
-
 def warn_diverged(owner: str, table: pd.DataFrame, keys: Sequence[str]) -> None:
     """One warning, in the calling process, listing the grid points whose run diverged.
 
@@ -186,8 +172,10 @@ def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any
     ``converged`` and ``steps``; without it, for the estimator's
     ``max_epochs`` (MessinessLandscape's fixed schedules).
     """
+    from grokkit.sweep.executors import fit_one
+
     template, point = reduced_run(estimator, alpha, n_train, scale_lr, convergence)
-    est = fit_single_threaded(template.set_params(**point, random_state=seed), X, y, eval_set)
+    est = fit_one(template.set_params(**point, random_state=seed), X, y, eval_set)
     return reduced_row(est, alpha, n_train, convergence)
 
 
@@ -291,27 +279,6 @@ def _best(progress: pd.DataFrame, column: str, reduce: Any) -> float:
     values = progress[column].to_numpy(dtype=np.float64)
     finite = values[np.isfinite(values)]
     return float(reduce(finite)) if finite.size else float("nan")
-
-
-def run_grid(function: Any, tasks: Sequence[tuple], n_jobs: int | None, verbose: int, desc: str
-             ) -> list[Any]:
-    """``[function(*task) for task in tasks]`` through ``joblib.Parallel``, in task order.
-
-    Any joblib backend applies (``with joblib.parallel_backend("dask"): ...``);
-    ``verbose`` shows a tqdm bar over finished tasks.
-    """
-    from joblib import Parallel, delayed
-
-    # One torch thread here too: with a threading backend the grid points share this
-    # process, and per-point save/restore of the (process-wide) thread count would race.
-    with torch_threads(1):
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-        results = parallel(delayed(function)(*task) for task in tasks)
-        if verbose:
-            from tqdm.auto import tqdm
-
-            results = tqdm(results, total=len(tasks), desc=desc, unit="fit")
-        return list(results)
 
 
 class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):

@@ -45,7 +45,6 @@ from grokkit.analysis.landscape import (
     check_n_jobs,
     check_positive_grid,
     fit_reduced_point,
-    run_grid,
     warn_diverged,
 )
 
@@ -233,7 +232,9 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             for a in alphas:
                 tasks.append((estimator, a, len(X_tr), X_tr, y_tr, (X_te, y_te), self.seed_))
                 labels.append(float(m))
-        rows = run_grid(fit_reduced_point, tasks, self.n_jobs, self.verbose, "messiness landscape")
+        from grokkit.sweep.executors import run_tasks
+
+        rows = run_tasks(fit_reduced_point, tasks, self.n_jobs, self.verbose, "messiness landscape")
         table = pd.DataFrame(rows)
         table.insert(0, "messiness", labels)
         self.landscape_ = table

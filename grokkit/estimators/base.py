@@ -199,15 +199,9 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
             With ``module_``, ``history_``, ``progress_``, ``n_steps_`` and the
             task attributes (``classes_``, ``n_features_in_``...) set.
         """
-        self._check_params()
-        train = self._encode_train(X, y)
-        valid = self._encode_eval(eval_set)
-        seed = self._seed()
+        train, valid, seed = self._encode_fit(X, y, eval_set)
         with seeded(seed, resolve_device(self.device)):
-            # torch's RNG is process-wide: seed and initialise atomically (see seeded).
-            with INIT_LOCK:
-                torch.manual_seed(seed)
-                self.initialize()
+            self._initialize_seeded(seed)
             train, valid = self._to_device(train), self._to_device(valid)
             epochs, state = self.max_epochs, None
             if self.checkpoint_dir is not None:
@@ -219,6 +213,17 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
                 epochs = 0 if finished else max(self.max_epochs - state["epoch"], 0)
             self._fit(train, valid, epochs, seed, state)
         return self
+
+    def _encode_fit(self, X: Any, y: Any, eval_set: Any) -> tuple[SplitData, SplitData | None, int]:
+        """What every fit does first: validate parameters and data, draw the run's seed."""
+        self._check_params()
+        return self._encode_train(X, y), self._encode_eval(eval_set), self._seed()
+
+    def _initialize_seeded(self, seed: int) -> None:
+        """Seed torch and initialise atomically: torch's RNG is process-wide (see ``seeded``)."""
+        with INIT_LOCK:
+            torch.manual_seed(seed)
+            self.initialize()
 
     def partial_fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
                     classes: Any = None) -> GrokNet:

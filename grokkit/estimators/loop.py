@@ -56,11 +56,9 @@ class TrainingLoop:
         """Run ``epochs`` epochs (continuing ``resume`` if given); always leave ``progress_`` behind."""
         from grokkit.estimators import resume as resuming
 
-        self._shuffle_generator = torch.Generator(device=self.device_).manual_seed(seed + 1)
+        self._reset_fit_state(seed)
         hooks = {"dataset_train": train, "dataset_valid": valid}
         flush = bool(self.flush_denormal) and self.device_.type == "cpu"
-        self.interrupted_ = False
-        self._sigint = False
         restore = _watch_sigint(self)
         try:
             if resume is not None:
@@ -83,6 +81,11 @@ class TrainingLoop:
             self.progress_ = progress_frame(self.history, self.initial_record_)
             del self._shuffle_generator
 
+    def _reset_fit_state(self, seed: int) -> None:
+        """The per-fit state: the minibatch generator (seeded ``seed + 1``) and the interruption flags."""
+        self._shuffle_generator = torch.Generator(device=self.device_).manual_seed(seed + 1)
+        self.interrupted_ = self._sigint = False
+
     def fit_loop(self, train: SplitData, valid: SplitData | None = None, epochs: int | None = None,
                  **fit_params: Any) -> Any:
         """The epoch loop: per-epoch callbacks, divergence check, recorded rows, checkpoints."""
@@ -90,10 +93,8 @@ class TrainingLoop:
         n = len(train)
         size = n if self.batch_size in (None, -1) else min(int(self.batch_size), n)
         n_batches = -(-n // size)
-        per_batch = {
-            hook: [cb for _, cb in self.callbacks_ if _overrides(cb, hook)]
-            for hook in ("on_batch_begin", "on_grad_computed", "on_batch_end")
-        }
+        per_batch = {hook: [cb for _, cb in self.callbacks_ if _overrides(cb, hook)]
+                     for hook in ("on_batch_begin", "on_grad_computed", "on_batch_end")}
         # per-minibatch history rows only for callbacks that may read them
         batch_rows = any(not type(cb).__module__.startswith("grokkit.")
                          for hook in ("on_batch_begin", "on_batch_end") for cb in per_batch[hook])

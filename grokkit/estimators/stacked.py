@@ -32,7 +32,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from grokkit._threads import flushing_denormals
 from grokkit._validation import resolve_device
 from grokkit.callbacks import InputNoise, NormConstraint, SplitData
-from grokkit.estimators.loop import INIT_LOCK, TrainingDiverged, _overrides, last_row, seeded
+from grokkit.estimators.loop import TrainingDiverged, _overrides, last_row, seeded
 from grokkit.models._inputs import trusted_inputs
 from grokkit.progress import progress_frame
 
@@ -136,18 +136,13 @@ def _callback(est: Any, kind: type) -> Any:
 def _prepare(est: Any, X: Any, y: Any, eval_set: Any, shared: SplitData | None,
              shared_valid: SplitData | None) -> tuple[SplitData, SplitData | None]:
     """What ``fit`` does before its first epoch: validate, seed, initialise, ``on_train_begin``."""
-    est._check_params()
-    train = est._encode_train(X, y)
-    valid = est._encode_eval(eval_set)
-    seed = est._seed()
+    train, valid, seed = est._encode_fit(X, y, eval_set)
     with seeded(seed, resolve_device(est.device)):
-        with INIT_LOCK:
-            torch.manual_seed(seed)
-            est.initialize()
+        est._initialize_seeded(seed)
         train = shared if shared is not None else est._to_device(train)
         valid = shared_valid if shared is not None else est._to_device(valid)
-        est._shuffle_generator = torch.Generator(device=est.device_).manual_seed(seed + 1)
-        est.interrupted_, est._sigint, est._best_scores = False, False, {}
+        est._reset_fit_state(seed)
+        est._best_scores = {}  # a fresh history: no best score yet
         est.notify("on_train_begin", X=train.X, y=train.y, epochs=est.max_epochs,
                    dataset_train=train, dataset_valid=valid)
     return train, valid

@@ -29,7 +29,13 @@ def choose_executor(estimator: Any, varying: Sequence[str], vectorize: Any, n_ru
 
 
 def fit_one(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
-    """Fit one run on one torch thread; a diverged run returns with its ``progress_``, not an error."""
+    """Fit one run on one torch thread; a diverged run returns with its ``progress_``, not an error.
+
+    Why one thread: torch's CPU reductions may sum in a different order with a
+    different thread count, and joblib workers get fewer threads than the
+    parent, so one thread makes every run bit-identical whatever ``n_jobs``
+    (and tiny grokking models run fastest on one thread anyway).
+    """
     from grokkit.estimators.loop import TrainingDiverged
 
     with torch_threads(1):
@@ -39,20 +45,37 @@ def fit_one(estimator: Any, X: Any, y: Any, eval_set: Any) -> Any:
             return estimator
 
 
-def run_joblib(templates: Sequence[Any], indices: Sequence[int], X: Any, y: Any, eval_set: Any,
-               n_jobs: int | None, verbose: int, done: Callable[[int, Any], None]) -> None:
-    """Each run through ``joblib.Parallel`` (any backend); ``done(index, fitted)`` as each returns."""
+def run_tasks(function: Callable[..., Any], tasks: Sequence[tuple], n_jobs: int | None, verbose: int,
+              desc: str, done: Callable[[int, Any], None] | None = None) -> list[Any]:
+    """``[function(*task) for task in tasks]`` through ``joblib.Parallel``, in task order.
+
+    Any joblib backend applies (``with joblib.parallel_backend("dask"): ...``);
+    ``verbose`` shows a tqdm bar over finished tasks; ``done(i, result)`` is
+    called as each result arrives (a sweep saves finished runs with it).
+    """
     from joblib import Parallel, delayed
 
+    # One torch thread here too: with a threading backend the tasks share this process,
+    # and per-task save/restore of the (process-wide) thread count would race.
     with torch_threads(1):
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(fit_one)(t, X, y, eval_set) for t in templates)
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(function)(*t) for t in tasks)
         if verbose:
             from tqdm.auto import tqdm
 
-            results = tqdm(results, total=len(templates), desc="sweep", unit="run")
-        for index, fitted in zip(indices, results, strict=True):
-            done(index, fitted)
+            results = tqdm(results, total=len(tasks), desc=desc, unit="fit")
+        out = []
+        for i, result in enumerate(results):
+            if done is not None:
+                done(i, result)
+            out.append(result)
+        return out
+
+
+def run_joblib(templates: Sequence[Any], indices: Sequence[int], X: Any, y: Any, eval_set: Any,
+               n_jobs: int | None, verbose: int, done: Callable[[int, Any], None]) -> None:
+    """Each run through :func:`run_tasks`; ``done(index, fitted)`` as each returns."""
+    run_tasks(fit_one, [(t, X, y, eval_set) for t in templates], n_jobs, verbose, "sweep",
+              lambda i, fitted: done(indices[i], fitted))
 
 
 def run_stacked(templates: Sequence[Any], indices: Sequence[int], X: Any, y: Any, eval_set: Any,

@@ -1,4 +1,4 @@
-"""Issue 14, point 3: a sweep killed halfway (SIGKILL) and re-run with memory= trains only the missing runs."""
+"""Issue 14, point 3: a sweep SIGKILLed halfway and re-run with memory= trains only the missing runs."""
 
 from __future__ import annotations
 
