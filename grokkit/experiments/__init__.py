@@ -291,7 +291,7 @@ def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: i
                verbose: int, resume: bool, vectorize: Any) -> ExperimentResult:
     """The experiment at one seed, or at ``seeds`` seeds with its numbers aggregated over them."""
     from grokkit.experiments import _seeds
-    from grokkit.experiments._common import checkpointed_runs
+    from grokkit.experiments._common import checkpointed_runs, over_seeds, seed_executors
 
     kwargs = {"vectorize": vectorize} if _seeds.takes(experiment.run, "vectorize") else {}
     listed = list(range(seed, seed + seeds))
@@ -300,17 +300,26 @@ def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: i
             kwargs["seeds"] = listed
         with checkpointed_runs(out, resume):
             return experiment.run(size=size, seed=seed, device=device, verbose=verbose, **kwargs)
+    # Every run the experiment fits (through _common.fit_run) trains at all seeds in one grokkit.Sweep
+    # on the first seed's data; the other seeds' calls return their runs from it.
+    memory = out / "checkpoints" / "sweep"
+    if memory.exists() and not resume:
+        shutil.rmtree(memory)
     results = {}
-    for s in listed:
-        if verbose:
-            print(f"== seed {s} ({s - seed + 1} of {seeds})", flush=True)
-        with checkpointed_runs(out / "seeds" / str(s), resume):
+    with over_seeds(listed, vectorize=vectorize, memory=memory) as context:
+        for s in listed:
+            if verbose:
+                print(f"== seed {s} ({s - seed + 1} of {seeds})", flush=True)
+            context.current = s
             results[s] = experiment.run(size=size, seed=s, device=device, verbose=verbose, **kwargs)
+        executors = seed_executors()
     first = results[seed]
     runs = _seeds.combine_runs({s: r.runs for s, r in results.items()})
     summary = dict(first.summary)
     summary["headline"] = _seeds.aggregate_headline([r.summary.get("headline", {}) for r in results.values()])
     summary["seeds"] = listed
+    summary["data_seed"] = seed
+    summary["executors"] = executors
     summary["per_seed"] = {str(s): r.summary for s, r in results.items()}
     figures = {**first.figures, "seed_bands": _seeds.seed_band_figure(runs, experiment.name)}
     return ExperimentResult(runs=runs, summary=summary, figures=figures, tables=first.tables)

@@ -38,6 +38,7 @@ def image_data(size: str, seed: int) -> tuple[tuple[np.ndarray, ...], str]:
     """
     from grokkit.datasets import load_digits_split, load_mnist
 
+    seed = data_seed(seed)
     if size == "full":
         try:
             return load_mnist(n_train=1000), "MNIST, first 1 000 training images, 10 000 test images"
@@ -89,13 +90,111 @@ def current_checkpoints() -> Path | None:
     return None if current is None else current.checkpoints
 
 
+@dataclass
+class _Seeds:
+    """The seeds of a multi-seed reproduction: :func:`fit_run` trains each run at all of them at once."""
+
+    seeds: list[int]
+    vectorize: Any
+    memory: Path | None
+    n_jobs: int | None
+    current: int | None = None
+    trained: dict[str, Any] = field(default_factory=dict)
+    executors: dict[str, list[str]] = field(default_factory=dict)
+
+
+_SEEDS: ContextVar[_Seeds | None] = ContextVar("grokkit_seeds", default=None)
+
+
+@contextmanager
+def over_seeds(seeds: Sequence[int], vectorize: Any = "auto", memory: Path | None = None,
+               n_jobs: int | None = -1) -> Iterator[_Seeds]:
+    """Inside, :func:`fit_run` trains every run at each of ``seeds`` as one :class:`grokkit.Sweep`.
+
+    The first ``fit_run`` of a run (an estimator and data) fits
+    ``clone(estimator).set_params(random_state=s)`` for every seed ``s`` in one
+    sweep: stacked into one batched model where the estimator allows it
+    (``vectorize``), else through joblib with ``n_jobs`` processes. Later calls
+    for the other seeds return their fitted runs at once. ``memory`` keeps the
+    finished runs on disk, so a ``--resume`` skips them. The yielded object's
+    ``current`` tells :func:`fit_run` which seed the caller is at (``None``: the
+    estimator's own ``random_state``), and :func:`data_seed` returns the
+    first seed, so that every seed's runs see the same data.
+    """
+    context = _Seeds([int(s) for s in seeds], vectorize, memory, n_jobs)
+    token = _SEEDS.set(context)
+    try:
+        yield context
+    finally:
+        _SEEDS.reset(token)
+
+
+def data_seed(seed: int) -> int:
+    """The seed an experiment draws its data (split, corpus, task) with.
+
+    ``seed`` itself, except inside :func:`over_seeds` (``reproduce(...,
+    seeds=N)``), where it is the first seed for every seed: the seeds then vary
+    the initialisation, minibatch order and dropout or noise draws of the runs
+    on one data set, which is what :class:`grokkit.Sweep` runs (and what lets
+    it stack them into one model).
+    """
+    context = _SEEDS.get()
+    return int(seed) if context is None else context.seeds[0]
+
+
+def seed_executors() -> dict[str, list[str]]:
+    """Inside :func:`over_seeds`: each run label's sweep executors (``stacked``, ``joblib``, ``memory``)."""
+    context = _SEEDS.get()
+    return {} if context is None else dict(context.executors)
+
+
+def _fit_over_seeds(context: _Seeds, estimator: Any, data: Sequence[np.ndarray], label: str,
+                    verbose: int) -> Any:
+    """This seed's fitted run of :func:`fit_run` inside :func:`over_seeds`: all seeds in one sweep."""
+    from sklearn.base import clone
+
+    from grokkit.sweep import Sweep
+    from grokkit.sweep.cache import data_key, run_key
+
+    X, y, X_test, y_test = data
+    template = clone(estimator)
+    if "checkpoint_dir" in template.get_params(deep=False):
+        template.set_params(checkpoint_dir=None)  # the sweep's memory resumes runs, not their epochs
+    seed = int(estimator.get_params()["random_state"])
+    offset = 0 if context.current is None else seed - context.current
+    seeds = [s + offset for s in context.seeds]
+    if seed not in seeds:
+        seeds = [seed]
+    where = data_key(X, y, (X_test, y_test))
+
+    def key(s: int) -> str:
+        return run_key(clone(template).set_params(random_state=s), where)
+
+    if key(seed) not in context.trained:
+        if verbose:
+            print(f"[{label}] seeds {seeds}", flush=True)
+        sweep = Sweep(template, None, seeds=seeds, n_jobs=context.n_jobs, vectorize=context.vectorize,
+                      memory=context.memory, verbose=verbose)
+        sweep.fit(X, y, eval_set=(X_test, y_test))
+        for run, fitted in zip(sweep.runs_, sweep.estimators_, strict=True):
+            context.trained[key(run["random_state"])] = fitted
+        context.executors[label] = sorted(set(sweep.results_["executor"]))
+    return context.trained[key(seed)]
+
+
 def fit_run(estimator: Any, data: Sequence[np.ndarray], label: str, verbose: int) -> Any:
     """Fit ``estimator`` on ``data = (X, y, X_test, y_test)`` with the test set as eval_set.
 
-    Inside :func:`checkpointed_runs` the run is resumable and written as it
-    goes. A Ctrl-C during the fit (the estimator keeps its progress and sets
-    ``interrupted_``) ends the whole reproduction, to be resumed later.
+    Returns the fitted run (use it, not ``estimator``: inside
+    :func:`over_seeds` the run comes from a :class:`grokkit.Sweep` that trained
+    it at every seed at once). Inside :func:`checkpointed_runs` the run is
+    resumable and written as it goes. A Ctrl-C during the fit (the estimator
+    keeps its progress and sets ``interrupted_``) ends the whole reproduction,
+    to be resumed later.
     """
+    seeded = _SEEDS.get()
+    if seeded is not None and estimator.get_params().get("random_state") is not None:
+        return _fit_over_seeds(seeded, estimator, data, label, verbose)
     X, y, X_test, y_test = data
     if verbose:
         print(f"[{label}]", flush=True)

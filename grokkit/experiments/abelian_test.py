@@ -15,7 +15,7 @@ import numpy as np
 from grokkit import ModularMLPClassifier
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, fit_run, run_summary
+from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary
 from grokkit.plotting import plot_progress
 
 MEASURES = ("weight_norm", "commutativity", "commutativity_distance")
@@ -32,7 +32,7 @@ SETTINGS = {
 
 def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     p = 23 if size == "smoke" else 97
-    data = make_modular(p=p, train_fraction=0.4, random_state=seed)
+    data = make_modular(p=p, train_fraction=0.4, random_state=data_seed(seed))
     epochs = {"smoke": 40, "quick": 2500, "full": 4000}[size]
     hidden = (64,) if size == "smoke" else (250,)
     runs = {}

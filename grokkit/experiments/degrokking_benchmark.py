@@ -53,7 +53,7 @@ from grokkit._threads import torch_threads
 from grokkit.callbacks import StopWhenGrokked
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import fit_run, run_summary
+from grokkit.experiments._common import current_checkpoints, fit_run, over_seeds, run_summary, seed_executors
 from grokkit.plotting import plot_seed_bands
 
 TRAIN_LEVEL, TEST_LEVEL = 0.99, 0.95
@@ -99,9 +99,11 @@ def fit_seeds(estimator: Any, data: Sequence[np.ndarray], seeds: Iterable[int], 
               verbose: int) -> dict[int, pd.DataFrame]:
     """``progress_`` of ``clone(estimator).set_params(random_state=s)`` fitted on ``data``, per seed.
 
-    Each fit goes through :func:`~grokkit.experiments._common.fit_run`, so a
-    ``--resume`` continues an interrupted seed. (A stand-in for the sweep
-    engine's seed loop.)
+    Inside :func:`~grokkit.experiments._common.over_seeds` (as :func:`run` calls
+    it) the first seed's :func:`~grokkit.experiments._common.fit_run` trains
+    every seed in one :class:`grokkit.Sweep`: stacked where the control allows
+    it, else joblib processes; the sweep's memory lets ``--resume`` skip
+    finished runs.
     """
     return {seed: fit_run(clone(estimator).set_params(random_state=seed), data, f"{label}/seed={seed}",
                           verbose).progress_
@@ -188,18 +190,26 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
+def run(size: str, seed: int, device: str, verbose: int, seeds: Sequence[int] | None = None,
+        vectorize: Any = "auto") -> ExperimentResult:
+    """Every control at ``seeds`` (default: the size's count from ``seed`` on) on ``seed``'s data split."""
     p, hidden, budget, every, n_seeds = BUDGETS[size]
     data = make_modular(p=p, train_fraction=0.4, random_state=seed)
-    seeds = [seed + k for k in range(n_seeds)]
+    seeds = [seed + k for k in range(n_seeds)] if seeds is None else [int(s) for s in seeds]
+    checkpoints = current_checkpoints()
+    memory = None if checkpoints is None else checkpoints / "sweep"
     base = ModularMLPClassifier(p=p, hidden_layer_sizes=(hidden,), max_epochs=budget, measure_every=every,
                                 measures=MEASURES, device=device, verbose=verbose,
                                 callbacks=[StopWhenGrokked(TRAIN_LEVEL, TEST_LEVEL, patience=3)])
     by_control: dict[str, dict[int, pd.DataFrame]] = {}
+    executors: dict[str, list[str]] = {}
     # tiny full-batch steps: one torch thread per run is faster than two on a busy CPU
     with torch_threads(1 if device == "cpu" else None):
-        for control, (_, _, params) in CONTROLS.items():
-            by_control[control] = fit_seeds(clone(base).set_params(**params), data, seeds, control, verbose)
+        with over_seeds(seeds, vectorize=vectorize, memory=memory):
+            for control, (_, _, params) in CONTROLS.items():
+                by_control[control] = fit_seeds(clone(base).set_params(**params), data, seeds, control,
+                                                verbose)
+                executors[control] = seed_executors().get(f"{control}/seed={seeds[0]}", [])
     summaries = {control: {s: {**run_summary(frame, TRAIN_LEVEL, TEST_LEVEL),
                                "max_softmax_collapse": float(frame["softmax_collapse"].max())}
                            for s, frame in frames.items()}
@@ -220,6 +230,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         "speedup_vs_plain": table["speedup_vs_plain"].to_dict(),
         "generalised_within_budget": table["generalised_within_budget"].to_dict(),
     }
+    headline["executors"] = executors
     summary = {
         "dataset": f"modular addition, p = {p}, 40 % of {p * p} pairs",
         "headline": headline,

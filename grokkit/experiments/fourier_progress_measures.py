@@ -32,7 +32,7 @@ from grokkit.analysis.activations import hidden_activations
 from grokkit.datasets import make_modular
 from grokkit.datasets.modular import all_pairs
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import fit_run, run_summary
+from grokkit.experiments._common import data_seed, fit_run, run_summary
 from grokkit.measures.fourier import (
     embedding_fourier_norms,
     excluded_loss,
@@ -153,12 +153,13 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     config = _SIZES[size]
     p = config["p"]
     X, y, X_test, y_test = data = make_modular(p=p, operation="add", train_fraction=TRAIN_FRACTION,
-                                               random_state=seed)
+                                               random_state=data_seed(seed))
     clf = ModularTransformer(p=p, d_model=config["d_model"], n_heads=config["n_heads"],
                              d_mlp=config["d_mlp"], max_epochs=config["epochs"], measures=MEASURES,
                              keep_checkpoints=True, dtype=config["dtype"], random_state=seed,
                              device=device, verbose=verbose)
-    progress = fit_run(clf, data, "nanda_transformer", verbose).progress_.copy()
+    clf = fit_run(clf, data, "nanda_transformer", verbose)
+    progress = clf.progress_.copy()
 
     final_keys = key_frequencies(clf.module_, p)
     restricted, excluded = [], []

@@ -12,7 +12,7 @@ from __future__ import annotations
 from grokkit import ModularMLPClassifier
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, fit_run, run_summary
+from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary
 
 #: (λ₁, λ₂) of the noisy run. Measured on the quick setting (p = 97): (0.2, 0.01) reaches
 #: test accuracy 0.95 at epoch 720 against 2 020 without noise; (0.5, 0.05) is too strong for
@@ -30,7 +30,7 @@ SETTINGS = {
 
 def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     p = 23 if size == "smoke" else 97
-    data = make_modular(p=p, train_fraction=0.4, random_state=seed)
+    data = make_modular(p=p, train_fraction=0.4, random_state=data_seed(seed))
     epochs = {"smoke": 40, "quick": 2500, "full": 4000}[size]
     runs = {}
     for label, noise in (("standard", None), ("input_noise", LAMBDAS)):

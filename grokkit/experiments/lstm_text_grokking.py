@@ -22,7 +22,7 @@ from grokkit import GrokLSTMClassifier
 from grokkit._threads import torch_threads
 from grokkit.datasets import make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, fit_run, run_summary
+from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary
 from grokkit.plotting import plot_progress
 from grokkit.text import TextSequencer
 
@@ -65,7 +65,7 @@ def _describe(progress: pd.DataFrame) -> dict:
 def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     config = CONFIG[size]
     n = config["n_documents"]
-    docs, y = make_sentiment_corpus(n_documents=n, random_state=seed)
+    docs, y = make_sentiment_corpus(n_documents=n, random_state=data_seed(seed))
     n_train = n * 3 // 4
     sequencer = TextSequencer(vocab_size=1000, maxlen=config["maxlen"]).fit(docs[:n_train])
     data = (sequencer.transform(docs[:n_train]), y[:n_train],

@@ -16,7 +16,7 @@ from __future__ import annotations
 from grokkit import GrokMLPClassifier, ModularTransformer
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, fit_run, image_data, run_summary
+from grokkit.experiments._common import compare_runs, data_seed, fit_run, image_data, run_summary
 
 SETTINGS = {
     "smoke": "digits 300 train, 32-32 MLP, MSE, 30 epochs; α 8 wd 0.1 vs α 0.8 constant norm wd 0",
@@ -28,7 +28,7 @@ SETTINGS = {
 
 
 def _transformer_runs(seed: int, device: str, verbose: int) -> tuple[dict, str]:
-    data = make_modular(p=113, train_fraction=0.3, random_state=seed)
+    data = make_modular(p=113, train_fraction=0.3, random_state=data_seed(seed))
     runs = {}
     for label, params in (("standard", {"weight_decay": 1.0}),
                           ("constrained", {"alpha": 0.8, "constrain_norm": True, "weight_decay": 0.0})):

@@ -19,7 +19,7 @@ from grokkit import ModularMLPClassifier
 from grokkit.analysis import OInformationAnalyzer
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import fit_run, log_x, pyplot, run_summary
+from grokkit.experiments._common import data_seed, fit_run, log_x, pyplot, run_summary
 
 SETTINGS = {
     "smoke": "p 23, 40 % of pairs, 48 hidden, wd 0.1 only, 100 steps, checkpoint every 20, 4 bins",
@@ -43,7 +43,7 @@ def _runs(size: str) -> list[tuple[str, dict, int]]:
 
 def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     p = 23 if size == "smoke" else 97
-    X, y, X_test, y_test = data = make_modular(p=p, train_fraction=0.4, random_state=seed)
+    X, y, X_test, y_test = data = make_modular(p=p, train_fraction=0.4, random_state=data_seed(seed))
     every = {"smoke": 20, "quick": 50, "full": 10}[size]
     n_bins = 4 if size == "smoke" else 10
     runs, tables, summaries, headline = {}, {}, {}, {}
@@ -52,7 +52,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                    max_epochs=epochs, measures=("weight_norm",), measure_every=every,
                                    keep_checkpoints=True, random_state=seed, device=device,
                                    verbose=verbose, **params)
-        fit_run(clf, data, label, verbose)
+        clf = fit_run(clf, data, label, verbose)
         if verbose:
             print(f"[{label}] O-information over {len(clf.checkpoints_)} checkpoints", flush=True)
         oinfo = OInformationAnalyzer(n_bins=n_bins).fit_transform_run(clf, X)
