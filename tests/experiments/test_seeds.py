@@ -79,3 +79,62 @@ def test_teacher_student_seeds_run_as_one_sweep_and_resume_from_its_memory(tmp_p
                       resume=True)
     assert again["executor"] == ["memory"]  # every run came from the checkpoints' sweep memory
     assert again["headline"] == first["headline"]
+
+
+# ------------------------------------------------------------------ experiments through the sweep engine
+def _clf(seed):
+    from grokkit import GrokMLPClassifier
+
+    return GrokMLPClassifier(hidden_layer_sizes=(16,), alpha=2.0, max_epochs=12, batch_size=50,
+                             random_state=seed, verbose=0)
+
+
+def test_fit_run_over_seeds_trains_every_seed_in_one_sweep_equal_to_separate_fits(monkeypatch):
+    from grokkit.datasets import load_digits_split
+    from grokkit.experiments._common import data_seed, fit_run, over_seeds, seed_executors
+    from grokkit.sweep import Sweep
+
+    data = load_digits_split(n_train=150, random_state=0)
+    fits = []
+    original = Sweep.fit
+    monkeypatch.setattr(Sweep, "fit",
+                        lambda self, *a, **k: fits.append(self.seeds) or original(self, *a, **k))
+    with over_seeds([0, 1, 2]) as context:
+        assert data_seed(7) == 0  # every seed draws the first seed's data
+        context.current = 1
+        second = fit_run(_clf(1), data, "run", 0)
+        context.current = 2
+        third = fit_run(_clf(2), data, "run", 0)
+        assert seed_executors() == {"run": ["stacked"]}
+    assert fits == [[0, 1, 2]]  # one sweep, at the first call; the second call trained nothing
+    assert data_seed(7) == 7
+    eps = 1e3 * float(np.finfo(np.float32).eps)  # batched matmuls round differently from one run's
+    for seed, fitted in ((1, second), (2, third)):
+        alone = _clf(seed).fit(data[0], data[1], eval_set=(data[2], data[3]))
+        assert fitted.random_state == seed
+        pd.testing.assert_frame_equal(fitted.progress_, alone.progress_, check_exact=False, rtol=eps,
+                                      atol=eps)
+
+
+def test_an_offset_seed_keeps_its_offset_over_seeds():
+    """A run seeded ``seed + 10`` by its experiment gets seeds 10, 11: the sweep shifts the seed list."""
+    from grokkit.datasets import load_digits_split
+    from grokkit.experiments._common import fit_run, over_seeds
+
+    data = load_digits_split(n_train=100, random_state=0)
+    with over_seeds([0, 1], vectorize=False, n_jobs=1) as context:
+        context.current = 1
+        fitted = fit_run(_clf(11), data, "offset", 0)
+        assert fitted.random_state == 11 and len(context.trained) == 2
+
+
+def test_an_experiment_over_seeds_runs_through_the_engine_and_resumes_from_its_memory(tmp_path):
+    first = reproduce("dropout_removes_grokking", size="smoke", out=tmp_path, seeds=2, verbose=0)
+    assert first["executors"] == {"no_dropout": ["stacked"], "dropout=0.3": ["stacked"]}
+    assert first["data_seed"] == 0 and first["headline"]["no_dropout_final_test_acc"]["n"] == 2
+    progress = pd.read_csv(tmp_path / "progress.csv")
+    assert sorted(progress["seed"].unique()) == [0, 1]
+    assert not progress.groupby("seed")["test_acc"].apply(tuple).duplicated().any()  # the seeds differ
+    again = reproduce("dropout_removes_grokking", size="smoke", out=tmp_path, seeds=2, verbose=0, resume=True)
+    assert again["executors"] == {"no_dropout": ["memory"], "dropout=0.3": ["memory"]}
+    assert again["headline"] == first["headline"]
