@@ -161,31 +161,19 @@ def missing_classes(estimator: Any, y: Any, y_subset: Any, eval_set: Any) -> tup
     return len(held), sorted(needed - held)
 
 
-def fit_reduced_point(estimator: Any, alpha: float, n_train: int, X: Any, y: Any, eval_set: Any,
-                      seed: int, scale_lr: bool = False, convergence: Convergence | None = None
-                      ) -> dict[str, Any]:
-    """Train one norm-constrained clone at scale α on ``X, y``; return its reduced row.
-
-    ``scale_lr`` multiplies the estimator's learning rate by α (see
-    ReducedLandscape). With ``convergence`` the point trains until its train
-    loss has converged or its step budget is spent, and the row gains
-    ``converged`` and ``steps``; without it, for the estimator's
-    ``max_epochs`` (MessinessLandscape's fixed schedules).
-    """
-    from grokkit.sweep.executors import fit_one
-
-    template, point = reduced_run(estimator, alpha, n_train, scale_lr, convergence)
-    est = fit_one(template.set_params(**point, random_state=seed), X, y, eval_set)
-    return reduced_row(est, alpha, n_train, convergence)
-
-
 def fit_reduced_points(estimator: Any, alphas: Sequence[float], n_train: int, X: Any, y: Any,
                        eval_set: Any, seed: int, scale_lr: bool, convergence: Convergence | None,
                        n_jobs: int | None = None, verbose: int = 0) -> list[dict[str, Any]]:
-    """:func:`fit_reduced_point` for every α at one training size, through one :class:`grokkit.Sweep`.
+    """The reduced rows of every α at one training size, trained through one :class:`grokkit.Sweep`.
 
-    The points differ only in ``alpha`` (and ``lr`` with ``scale_lr``), so the
-    sweep stacks them into one batched model when the estimator allows it.
+    Each point is a norm-constrained clone at scale α (:func:`reduced_run`).
+    ``scale_lr`` multiplies the estimator's learning rate by α (see
+    ReducedLandscape). With ``convergence`` a point trains until its train
+    loss has converged or its step budget is spent, and its row gains
+    ``converged`` and ``steps``; without it, for the estimator's
+    ``max_epochs`` (MessinessLandscape's fixed schedules). The points differ
+    only in ``alpha`` (and ``lr``), so the sweep stacks them into one batched
+    model when the estimator allows it, and otherwise runs them through joblib.
     """
     from grokkit.sweep import Sweep
 

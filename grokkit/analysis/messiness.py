@@ -44,7 +44,7 @@ from grokkit.analysis.landscape import (
     check_grok_estimator,
     check_n_jobs,
     check_positive_grid,
-    fit_reduced_point,
+    fit_reduced_points,
     warn_diverged,
 )
 
@@ -225,18 +225,17 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         rng = check_random_state(self.random_state)
         data_seed = int(rng.randint(0, 2**31 - 1))
         self.seed_ = int(rng.randint(0, 2**31 - 1))
-        tasks, labels = [], []
+        frames = []
         for m in ms:
             X_tr, y_tr, X_te, y_te = make_messy_addition(self.p, float(m), self.train_size, self.output_dim,
                                                          self.embedding_dim, data_seed, layout=self.layout)
-            for a in alphas:
-                tasks.append((estimator, a, len(X_tr), X_tr, y_tr, (X_te, y_te), self.seed_))
-                labels.append(float(m))
-        from grokkit.sweep.executors import run_tasks
-
-        rows = run_tasks(fit_reduced_point, tasks, self.n_jobs, self.verbose, "messiness landscape")
-        table = pd.DataFrame(rows)
-        table.insert(0, "messiness", labels)
+            # every α at this m through one grokkit.Sweep (stacked when the decoder allows it)
+            rows = fit_reduced_points(estimator, alphas, len(X_tr), X_tr, y_tr, (X_te, y_te), self.seed_,
+                                      scale_lr=False, convergence=None, n_jobs=self.n_jobs,
+                                      verbose=self.verbose)
+            frames.append(pd.DataFrame(rows).assign(messiness=float(m)))
+        table = pd.concat(frames, ignore_index=True)
+        table = table[["messiness", *[c for c in table.columns if c != "messiness"]]]
         self.landscape_ = table
         warn_diverged("MessinessLandscape", table, ("messiness", "alpha"))
         return self
