@@ -12,13 +12,19 @@ parameter tensor, only the part of the gradient orthogonal to it,
 
 and hands that to the optimizer; with AdamW this is ⊥AdamW, with which the
 paper's models grok without weight decay.
+
+:class:`StackedAdamW` is AdamW over K runs stacked along a leading axis, each
+with its own ``lr`` and weight decay: the optimizer step of
+:class:`grokkit.Sweep`'s stacked executor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from grokkit._validation import check_bool
@@ -133,3 +139,69 @@ class OrthoAdamW(torch.optim.AdamW):
             orthogonal_gradients_(group["params"], preserve_norm=bool(group.get("preserve_norm", False)))
         super().step()
         return loss
+
+
+class StackedAdamW:
+    r"""AdamW over K stacked runs, each with its own ``lr`` and weight decay (betas and eps shared).
+
+    The update of ``torch.optim.AdamW`` (Loshchilov & Hutter), for each run k:
+
+    .. math::
+        \theta \leftarrow \theta (1 - \eta_k \lambda_k),\quad
+        m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\\
+        \theta \leftarrow \theta - \frac{\eta_k}{1-\beta_1^t}\,
+        \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    in the same order of operations as PyTorch's single-tensor AdamW, the
+    per-run factors computed in float64 as PyTorch computes its scalars.
+    """
+
+    def __init__(self, params: Sequence[torch.Tensor], lr: Sequence[float], weight_decay: Sequence[float],
+                 betas: tuple[float, float], eps: float) -> None:
+        self.params = list(params)
+        self.lr = np.asarray(lr, dtype=np.float64)
+        self.weight_decay = np.asarray(weight_decay, dtype=np.float64)
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = float(eps)
+        self.step_count = 0
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        ref = self.params[0]
+        self._decay = self._column(1.0 - self.lr * self.weight_decay, ref)
+
+    @staticmethod
+    def _column(values: np.ndarray, ref: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(values, dtype=ref.dtype, device=ref.device)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.step_count += 1
+        beta1, beta2 = self.betas
+        bias1 = 1.0 - beta1 ** self.step_count
+        bias2_sqrt = math.sqrt(1.0 - beta2 ** self.step_count)
+        step_size = self._column(self.lr / bias1, self.params[0])
+        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True):
+            if p.grad is None:
+                continue
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            g = p.grad
+            p.mul_(self._decay.view(shape))
+            m.lerp_(g, 1.0 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+            denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
+            p.sub_(step_size.view(shape) * m / denom)
+
+    def keep(self, rows: torch.Tensor, params: Sequence[torch.Tensor]) -> None:
+        """Continue with the stacked runs ``rows`` only; ``params`` are the compacted parameters."""
+        kept = rows.tolist()
+        self.params = list(params)
+        self.exp_avg = [m[rows] for m in self.exp_avg]
+        self.exp_avg_sq = [v[rows] for v in self.exp_avg_sq]
+        self.lr, self.weight_decay = self.lr[kept], self.weight_decay[kept]
+        self._decay = self._column(1.0 - self.lr * self.weight_decay, self.params[0])
+
+    def state_of(self, k: int) -> list[dict[str, torch.Tensor]]:
+        """Run ``k``'s AdamW state, one dict per parameter, as ``torch.optim.AdamW`` keeps it."""
+        step = torch.tensor(float(self.step_count))
+        return [{"step": step.clone(), "exp_avg": m[k].clone(), "exp_avg_sq": v[k].clone()}
+                for m, v in zip(self.exp_avg, self.exp_avg_sq, strict=True)]

@@ -34,6 +34,7 @@ from grokkit._validation import resolve_device
 from grokkit.callbacks import InputNoise, NormConstraint, SplitData
 from grokkit.estimators.loop import TrainingDiverged, _overrides, last_row, seeded
 from grokkit.models._inputs import trusted_inputs
+from grokkit.optim import StackedAdamW
 from grokkit.progress import progress_frame
 
 #: Parameters whose values may differ between the stacked runs.
@@ -70,63 +71,6 @@ def why_not_stackable(estimator: Any, varying: Sequence[str]) -> str | None:
         if any(_overrides(callback, hook) for hook in _BATCH_HOOKS):
             return f"callback {type(callback).__name__} acts on minibatches"
     return None
-
-
-class StackedAdamW:
-    r"""AdamW over K stacked runs, each with its own ``lr`` and weight decay (betas and eps shared).
-
-    The update of ``torch.optim.AdamW`` (Loshchilov & Hutter), for each run k:
-
-    .. math::
-        \theta \leftarrow \theta (1 - \eta_k \lambda_k),\quad
-        m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\\
-        \theta \leftarrow \theta - \frac{\eta_k}{1-\beta_1^t}\,
-        \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
-
-    in the same order of operations as PyTorch's single-tensor AdamW, the
-    per-run factors computed in float64 as PyTorch computes its scalars.
-    """
-
-    def __init__(self, params: Sequence[torch.Tensor], lr: Sequence[float], weight_decay: Sequence[float],
-                 betas: tuple[float, float], eps: float) -> None:
-        self.params = list(params)
-        self.lr = np.asarray(lr, dtype=np.float64)
-        self.weight_decay = np.asarray(weight_decay, dtype=np.float64)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
-        self.step_count = 0
-        self.exp_avg = [torch.zeros_like(p) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-        ref = self.params[0]
-        self._decay = self._column(1.0 - self.lr * self.weight_decay, ref)
-
-    @staticmethod
-    def _column(values: np.ndarray, ref: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(values, dtype=ref.dtype, device=ref.device)
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.step_count += 1
-        beta1, beta2 = self.betas
-        bias1 = 1.0 - beta1 ** self.step_count
-        bias2_sqrt = math.sqrt(1.0 - beta2 ** self.step_count)
-        step_size = self._column(self.lr / bias1, self.params[0])
-        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq, strict=True):
-            if p.grad is None:
-                continue
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            g = p.grad
-            p.mul_(self._decay.view(shape))
-            m.lerp_(g, 1.0 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
-            denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
-            p.sub_(step_size.view(shape) * m / denom)
-
-    def state_of(self, k: int) -> list[dict[str, torch.Tensor]]:
-        """Run ``k``'s AdamW state, one dict per parameter, as ``torch.optim.AdamW`` keeps it."""
-        step = torch.tensor(float(self.step_count))
-        return [{"step": step.clone(), "exp_avg": m[k].clone(), "exp_avg_sq": v[k].clone()}
-                for m, v in zip(self.exp_avg, self.exp_avg_sq, strict=True)]
 
 
 def _callback(est: Any, kind: type) -> Any:
@@ -177,6 +121,8 @@ def fit_stacked(estimators: Sequence[Any], X: Any, y: Any, eval_set: Any = None,
     constraints = [_callback(e, NormConstraint) for e in ests]
     targets = column(np.array([c.target_norm_ if c else 1.0 for c in constraints]), params[names[0]])
     constrained = torch.tensor([c is not None for c in constraints], device=device)
+    if not constrained.any():
+        constrained = None
     noises = [_callback(e, InputNoise) for e in ests]
     criterion = first.criterion_
     random = bool(getattr(first, "dropout", 0)) or any(noises)
@@ -195,18 +141,20 @@ def fit_stacked(estimators: Sequence[Any], X: Any, y: Any, eval_set: Any = None,
     batched = vmap(run_loss, in_dims=(0, 0, 0 if size < n else None, 0 if size < n else None, 0, 0),
                    randomness="different" if random else "error")
     active = list(range(K))
+    slots = list(range(K))  # the run in each row of the stacked tensors
 
     def sync(k: int) -> None:
+        row = slots.index(k)
         with torch.no_grad():
             module = ests[k].module_
             for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
                 source = params[name] if name in params else buffers[name]
-                tensor.copy_(source[k])
+                tensor.copy_(source[row])
 
     def finish(k: int) -> None:
         est = ests[k]
         sync(k)
-        for p, state in zip(est.module_.parameters(), optimizer.state_of(k), strict=True):
+        for p, state in zip(est.module_.parameters(), optimizer.state_of(slots.index(k)), strict=True):
             est.optimizer_.state[p] = state
         try:
             est.notify("on_train_end", X=train.X, y=train.y, **hooks)
@@ -215,40 +163,57 @@ def fit_stacked(estimators: Sequence[Any], X: Any, y: Any, eval_set: Any = None,
             del est._shuffle_generator
         active.remove(k)
 
+    def compact() -> None:
+        """Drop the rows of finished runs from every stacked tensor: the others train on, faster."""
+        nonlocal delta, targets, constrained
+        rows = torch.tensor([slots.index(k) for k in active], device=device)
+        with torch.no_grad():
+            for name in names:
+                params[name] = params[name][rows].clone().requires_grad_(True)
+            for name in list(buffers):
+                buffers[name] = buffers[name][rows].clone()
+        optimizer.keep(rows, [params[name] for name in names])
+        delta, targets = delta[rows], targets[rows]
+        constrained = None if constrained is None else constrained[rows]
+        slots[:] = active
+
     flush = bool(first.flush_denormal) and device.type == "cpu"
     with seeded(first._seed(), device), flushing_denormals(flush), trusted_inputs():
         for _ in range(first.max_epochs):
             for k in active:
                 ests[k].notify("on_epoch_begin", **hooks)
-            sigma = column(np.array([cb.sigma_ if cb else 0.0 for cb in noises]), params[names[0]])
+            sigma = column(np.array([noises[k].sigma_ if noises[k] else 0.0 for k in slots]),
+                           params[names[0]])
             if size < n:
                 order = torch.stack([torch.randperm(n, generator=ests[k]._shuffle_generator, device=device)
-                                     if k in active else torch.arange(n, device=device) for k in range(K)])
+                                     for k in slots])
                 chunks = [(train.X[idx], train.target[idx]) for idx in order.split(size, dim=1)]
             else:
                 chunks = [(train.X, train.target)]
-            total = torch.zeros(K, device=device)  # float32, as the single loop's running total
+            total = torch.zeros(len(slots), device=device)  # float32, as the single loop's running total
             for xb, yb in chunks:
                 for name in names:
                     params[name].grad = None
                 losses, outputs = batched(params, buffers, xb, yb, delta, sigma)
                 losses.sum().backward()
                 optimizer.step()
-                if constraints.count(None) < K:
+                if constrained is not None:
                     _rescale([params[k] for k in names], targets, constrained)
-                for k in active:
+                for row, k in enumerate(slots):
                     ests[k].n_steps_ += 1
                     if noises[k] is not None:
-                        batch = (xb[k], yb[k]) if size < n else (xb, yb)
-                        noises[k].on_batch_end(ests[k], batch=batch, training=True, y_pred=outputs[k])
+                        batch = (xb[row], yb[row]) if size < n else (xb, yb)
+                        noises[k].on_batch_end(ests[k], batch=batch, training=True, y_pred=outputs[row])
                 total += losses.detach() * (xb.shape[1] if size < n else xb.shape[0])
             fit_loss = (total / n).tolist()
-            for k in list(active):
-                _end_epoch(ests[k], k, fit_loss[k], n, n_batches, train, valid, hooks, sync, finish)
+            for row, k in enumerate(list(slots)):
+                _end_epoch(ests[k], k, fit_loss[row], n, n_batches, train, valid, hooks, sync, finish)
             if progress is not None:
                 progress(1)
             if not active:
                 break
+            if len(active) < len(slots):
+                compact()
         for k in list(active):
             finish(k)
     return ests

@@ -11,7 +11,8 @@ from sklearn.base import clone
 from grokkit import GrokLSTMClassifier, GrokMLPClassifier, ModularMLPClassifier, ModularTransformer, Sweep
 from grokkit.callbacks import StopWhenGrokked
 from grokkit.datasets import load_digits_split, make_modular
-from grokkit.estimators.stacked import StackedAdamW, fit_stacked
+from grokkit.estimators.stacked import fit_stacked
+from grokkit.optim import StackedAdamW
 from grokkit.sweep import seed_interval
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -155,6 +156,31 @@ def test_a_stop_rule_ends_its_run_only(small_digits):
     assert slow.stopped_by_ is None and slow.n_steps_ == 40 * 3
     single = clone(base).set_params(**sweep.runs_[1]).fit(X, y, eval_set=(Xt, yt))
     assert single.n_steps_ == fast.n_steps_
+
+
+def test_finished_runs_leave_the_stack_and_the_others_train_on_as_their_own_fits(small_digits, monkeypatch):
+    """Compaction: once a run stops, its rows leave every stacked tensor and the AdamW state."""
+    X, y, Xt, yt = small_digits
+    stop = StopWhenGrokked(train_threshold=0.5, test_threshold=0.3, patience=1)
+    base = _mlp("float64", callbacks=[stop], max_epochs=30, measure_every=1, alpha=1.0, constrain_norm=True)
+    kept = []
+    original = StackedAdamW.keep
+    monkeypatch.setattr(StackedAdamW, "keep", lambda self, rows, params: kept.append(rows.tolist())
+                        or original(self, rows, params))
+    grid = {"lr": [3e-2, 1e-2, 1e-6], "weight_decay": [0.1]}
+    sweep = Sweep(base, grid, seeds=1).fit(X, y, eval_set=(Xt, yt))
+    steps = sweep.results_["n_steps"].tolist()
+    assert steps[2] == 30 * 3 and min(steps) < 30 * 3  # the slowest run trains its whole budget
+    assert kept and len(kept[-1]) < 3  # the stack shrank once runs stopped
+    for run, stacked in zip(sweep.runs_, sweep.estimators_, strict=True):
+        single = clone(base).set_params(**run).fit(X, y, eval_set=(Xt, yt))
+        assert single.n_steps_ == stacked.n_steps_
+        _assert_same_progress(single.progress_, stacked.progress_, RTOL["float64"])
+    alone = clone(base).set_params(**sweep.runs_[2]).fit(X, y, eval_set=(Xt, yt))
+    survivor = sweep.estimators_[2]
+    alone.set_params(max_epochs=3).partial_fit(X, y, eval_set=(Xt, yt))  # its AdamW state came back
+    survivor.set_params(max_epochs=3).partial_fit(X, y, eval_set=(Xt, yt))
+    _assert_same_progress(alone.progress_, survivor.progress_, RTOL["float64"])
 
 
 def test_joblib_and_stacked_give_the_same_results(small_digits):
