@@ -101,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = args.out or f"runs/{args.name}"
         flag = " --quick" if args.quick else (f" --size {args.size}" if args.size else "")
         flag += f" --seeds {args.seeds}" if args.seeds != 1 else ""
+        flag += f" --vectorize {args.vectorize}" if args.vectorize != "auto" else ""
+        flag += f" --device {args.device}" if args.device != "cpu" else ""
         print(f"{parser.prog}: interrupted; the runs so far are checkpointed in {out}/checkpoints. "
               f"Continue with: grokkit reproduce {args.name}{flag} --out {out} --seed {args.seed} --resume",
               file=sys.stderr)

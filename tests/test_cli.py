@@ -168,3 +168,19 @@ def test_python_api_checks_out_before_training(tmp_path, no_training):
         experiments.reproduce("abelian_test", size="smoke", out=tmp_path / "f")
     with pytest.raises(ValueError, match="seed"):
         experiments.reproduce("abelian_test", size="smoke", out=tmp_path / "r", seed=-1)
+
+
+def test_an_interrupted_reproduction_says_how_to_continue_it_with_the_same_flags(tmp_path, capsys,
+                                                                                  monkeypatch):
+    import grokkit.experiments
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grokkit.experiments, "reproduce", interrupted)
+    out = str(tmp_path / "run")
+    code = main(["reproduce", "abelian_test", "--quick", "--seeds", "3", "--vectorize", "off", "--out", out])
+    assert code == 130
+    message = capsys.readouterr().err
+    assert (f"grokkit reproduce abelian_test --quick --seeds 3 --vectorize off --out {out} --seed 0 --resume"
+            in message)
