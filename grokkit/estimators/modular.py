@@ -76,6 +76,10 @@ class _ModularClassifier(GrokClassifier):
         X = validate_pairs(X, int(self.p), name="X")
         return X if y is None else (X, y)
 
+    def _validate_predict_inputs(self, X: Any) -> Any:
+        """Prediction inputs are checked as training inputs: integer pairs of residues."""
+        return self._validate_inputs(X, reset=False)
+
     def _classes_from(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y)
         if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.array_equal(y, np.round(y))):

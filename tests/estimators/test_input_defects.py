@@ -85,3 +85,15 @@ def test_module_at_lists_the_kept_epochs_once(blobs):
     message = str(info.value)
     assert "0, 2, 4" in message and message.count("0, 2, 4") == 1
     assert "recorded epochs only" in message and "keep_checkpoints=True" not in message
+
+
+@pytest.mark.parametrize("cls", [ModularMLPClassifier, ModularTransformer])
+def test_modular_predict_refuses_non_integer_or_out_of_range_pairs(cls):
+    """predict checks its pairs as fit does, instead of truncating 2.5 to 2."""
+    X, y, _, _ = make_modular(p=7, train_fraction=0.5, random_state=0)
+    model = cls(p=7, max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="integer pairs"):
+        model.predict(X + 0.5)
+    with pytest.raises(ValueError, match="X"):
+        model.predict_proba(X + 7)
+    np.testing.assert_array_equal(model.predict(X.astype(float)), model.predict(X))
