@@ -47,37 +47,73 @@ def _resolve_dtype(dtype: Any, default: torch.dtype) -> torch.dtype:
                      f"torch.dtype; got {dtype!r}.")
 
 
-@measure(needs=("X", "y", "logits"))
+#: Losses whose absorption softmax_collapse evaluates with the softmax normaliser
+#: (``"bce"`` is the cross-entropy of the LSTM's logits [0, z]; ``"mse"`` has no
+#: normaliser of its own, so a softmax read-out of its outputs is evaluated).
+SOFTMAX_LOSSES = ("cross_entropy", "bce", "mse")
+COLLAPSE_LOSSES = (*SOFTMAX_LOSSES, "stablemax")
+
+
+def _stablemax_s(z: torch.Tensor) -> torch.Tensor:
+    """s(x) = x + 1 (x >= 0), 1/(1 - x) (x < 0), in z's own dtype (each branch clamped to its half)."""
+    return torch.where(z >= 0, z.clamp(min=0) + 1, 1 / (1 - z.clamp(max=0)))
+
+
+@measure(needs=("X", "y", "logits"), task_keys=("loss",))
 def softmax_collapse(
     module: nn.Module,
     X: Any,
     y: Any,
     logits: torch.Tensor | None = None,
+    loss: str = "cross_entropy",
     *,
     dtype: str | torch.dtype | None = None,
 ) -> float:
-    r"""Fraction of samples whose softmax cross-entropy is absorbed to exactly 0 (Prieto et al. 2025, §3).
+    r"""Fraction of samples whose cross-entropy is absorbed to exactly 0 (Prieto et al. 2025, §3).
 
-    With :math:`m = \max_j x_j` and :math:`S = \sum_j e^{x_j - m}` computed in
-    the working dtype, the softmax log-probability of the label is
+    The loss is the run's own: the recorder passes the estimator's ``loss``
+    (``task_info``), a direct call takes ``loss="cross_entropy"``.
+
+    **Softmax** (``"cross_entropy"``, and ``"bce"``/``"mse"``, see below). With
+    :math:`m = \max_j x_j` and :math:`S = \sum_j e^{x_j - m}` computed in the
+    working dtype, the log-probability of the label is
     :math:`\log p_y = (x_y - m) - \log S`. A sample is *collapsed* when this is
     exactly 0.0, i.e. when :math:`x_y = m` and every other class's
     :math:`e^{x_j - m}` is absorbed, :math:`S = 1` (:math:`\log` of the next
     float above 1 is not 0). Its loss and the gradient of its label's logit
-    are then exactly zero. The measure is
+    are then exactly zero:
 
     .. math:: \mathrm{SC} = \frac1n \#\{i : x_{i, y_i} = \max_j x_{ij},\ S_i = 1\}.
 
+    **StableMax** (``loss="stablemax"``, §3.3). The loss is
+    :math:`-\log\bigl(s(x_y) / \sum_j s(x_j)\bigr)` with
+    :math:`s(x) = x + 1` for :math:`x \ge 0` and :math:`1/(1 - x)` for
+    :math:`x < 0`. It is absorbed to 0 when the label's probability rounds to
+    exactly 1, i.e. when the other classes' mass
+    :math:`r = \sum_{j \ne y} s(x_j)` is absorbed by the label's term,
+    :math:`s(x_y) + r = s(x_y)` in the working dtype (which implies that
+    :math:`x_y` is the maximum):
+
+    .. math:: \mathrm{SC}_{\mathrm{StableMax}} = \frac1n
+              \#\{i : \mathrm{fl}\bigl(s(x_{i,y_i}) + r_i\bigr) = s(x_{i,y_i})\}.
+
+    As :math:`s` decays only like :math:`1/|x|`, this needs
+    :math:`r / s(x_y) \lesssim 2^{-24}` in float32: margins of order :math:`10^4`
+    for 100 classes, where softmax collapses at margins of about 17 (2
+    classes) to 21 (100 classes).
+    :func:`grokkit.losses.stablemax_cross_entropy` computes
+    :math:`\log(1 + r/s(x_y))` with ``log1p``, which stays positive even
+    then; the measure counts the samples at which the paper's formula is
+    absorbed, the StableMax analogue of softmax collapse.
+
     Prieto et al.'s public logger records the fraction with :math:`S = 1`
     whatever the label; the two agree on correctly classified samples, which
-    is every training sample once the set is memorised. It reads only the
-    logits, whatever loss the model trains with. A StableMax run is not
-    protected from it: StableMax's loss falls only polynomially as the
-    logits grow, so they grow until their softmax collapses too (the modular
-    MLP at weight decay 0, float32: 100 % of the training set), while its
-    own loss, which never exponentiates, stays positive. For such a run the
-    measure says how a softmax read-out of the same logits would fare, not
-    whether its own gradient vanished.
+    is every training sample once the set is memorised. ``"bce"``
+    (GrokLSTMClassifier's) is the softmax cross-entropy of its logits
+    :math:`[0, z]`, so it is the softmax case; ``"mse"`` has no normaliser
+    of its own and gets the softmax read-out of its outputs. Pass
+    ``("softmax_collapse", {"loss": "cross_entropy"})`` as the measure to
+    record the softmax read-out of a StableMax run's logits instead.
 
     Parameters
     ----------
@@ -91,6 +127,9 @@ def softmax_collapse(
     logits : Tensor, optional
         The module's outputs on ``X`` when already computed (the recorder
         passes them, so no forward pass is run).
+    loss : {"cross_entropy", "bce", "mse", "stablemax"}, default="cross_entropy"
+        The training loss whose absorption is counted (the recorder passes
+        the estimator's).
     dtype : None, "float16", "bfloat16", "float32", "float64" or torch.dtype
         Working dtype: ``None`` = the logits' dtype (the module's). Prieto et
         al. evaluate float32.
@@ -107,7 +146,12 @@ def softmax_collapse(
     >>> _ = net.weight.data.copy_(torch.tensor([[100.0, 0.0], [0.0, 0.0], [-1.0, 0.0]]))
     >>> softmax_collapse(net, torch.tensor([[1.0, 0.0], [0.01, 0.0]]), torch.tensor([0, 0]))
     0.5
+    >>> softmax_collapse(net, torch.tensor([[1.0, 0.0], [0.01, 0.0]]), torch.tensor([0, 0]),
+    ...                  loss="stablemax")
+    0.0
     """
+    if not isinstance(loss, str) or loss not in COLLAPSE_LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(map(repr, COLLAPSE_LOSSES))}; got {loss!r}.")
     if logits is None:
         inputs = as_module_tensor(X, module)
         with evaluation(module):
@@ -124,10 +168,16 @@ def softmax_collapse(
                          f"{int(labels.min())} to {int(labels.max())}.")
     if z.shape[0] == 0:
         raise ValueError("softmax_collapse needs at least one sample.")
-    top = z.max(dim=1).values
-    shifted_sum = torch.exp(z - top[:, None]).sum(dim=1)
-    at_max = z.gather(1, labels[:, None]).squeeze(1) == top
-    collapsed = at_max & (shifted_sum == 1)
+    if loss == "stablemax":
+        s = _stablemax_s(z)
+        label_term = s.gather(1, labels[:, None]).squeeze(1)
+        others = s.scatter(1, labels[:, None], 0).sum(dim=1)
+        collapsed = (label_term + others) == label_term
+    else:
+        top = z.max(dim=1).values
+        shifted_sum = torch.exp(z - top[:, None]).sum(dim=1)
+        at_max = z.gather(1, labels[:, None]).squeeze(1) == top
+        collapsed = at_max & (shifted_sum == 1)
     return float(collapsed.double().mean())
 
 

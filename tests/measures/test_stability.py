@@ -5,10 +5,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grokkit import ModularMLPClassifier
+from grokkit.datasets import make_modular
 from grokkit.measures import MeasureContext, capture, get_measure, nlm_alignment, softmax_collapse
 from grokkit.models import MLP
 
 EPS64 = torch.finfo(torch.float64).eps
+
+
+def _hand_s(x: float) -> float:
+    """StableMax's s(x), written out branch by branch (Prieto et al. 2025, Eq. 5)."""
+    return x + 1.0 if x >= 0 else 1.0 / (1.0 - x)
+
+
+def _hand_stablemax_losses(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """-log(s(x_y) / sum_j s(x_j)) per row, every operation in the logits' dtype."""
+    rows = []
+    for row, label in zip(logits, y.tolist(), strict=True):
+        s = torch.tensor([_hand_s(float(v)) for v in row], dtype=logits.dtype)
+        total = torch.zeros((), dtype=logits.dtype)
+        for k in [label] + [j for j in range(len(s)) if j != label]:
+            total = total + s[k]                  # the label's term first, then the others
+        rows.append(-torch.log(s[label] / total))
+    return torch.stack(rows)
 
 
 class Scale(nn.Module):
@@ -64,6 +83,71 @@ def test_softmax_collapse_depends_on_the_working_dtype():
     assert softmax_collapse(identity, logits, y, logits=logits) == 0.0
     assert softmax_collapse(identity, logits, y, logits=logits, dtype="float32") == 1.0
     assert softmax_collapse(identity, logits, y, logits=logits, dtype=torch.float32) == 1.0
+
+
+def test_stablemax_collapse_matches_the_hand_computed_absorbed_loss():
+    # float32: margin 30 absorbs softmax CE (e^-30 = 9e-14 < 2^-24) but not StableMax CE
+    # (31 + 1 + 1 = 33); the logits 1e5 against -1e5 absorb StableMax CE too
+    # (r / s_y = 2e-5 / 1e5 = 2e-10 < 2^-24); a sample with the wrong label absorbs neither
+    logits = torch.tensor([[30.0, 0.0, 0.0], [1e5, -1e5, -1e5], [0.0, 1e5, -1e5], [1.0, 0.0, 0.0]])
+    y = torch.tensor([0, 0, 0, 0])
+    softmax_losses = F.cross_entropy(logits, y, reduction="none")
+    stablemax_losses = _hand_stablemax_losses(logits, y)
+    assert softmax_losses.tolist()[:2] == [0.0, 0.0] and (softmax_losses[2:] > 0).all()
+    assert stablemax_losses[1] == 0 and (stablemax_losses[[0, 2, 3]] > 0).all()
+    identity = nn.Identity()
+    expected_softmax = float((softmax_losses == 0).double().mean())
+    expected_stablemax = float((stablemax_losses == 0).double().mean())
+    assert (expected_softmax, expected_stablemax) == (0.5, 0.25)
+    assert softmax_collapse(identity, logits, y, logits=logits) == expected_softmax
+    assert softmax_collapse(identity, logits, y, logits=logits, loss="cross_entropy") == expected_softmax
+    assert softmax_collapse(identity, logits, y, logits=logits, loss="stablemax") == expected_stablemax
+
+
+def test_stablemax_collapse_depends_on_the_working_dtype():
+    # s_y = 1e5 + 1, r = 2 / (1 + 1e5): r / s_y = 2e-10 is absorbed in float32, not in float64
+    logits = torch.tensor([[1e5, -1e5, -1e5]], dtype=torch.float64)
+    y = torch.tensor([0])
+    assert _hand_stablemax_losses(logits, y)[0] > 0
+    assert _hand_stablemax_losses(logits.float(), y)[0] == 0
+    identity = nn.Identity()
+    assert softmax_collapse(identity, logits, y, logits=logits, loss="stablemax") == 0.0
+    assert softmax_collapse(identity, logits, y, logits=logits, loss="stablemax", dtype="float32") == 1.0
+
+
+def test_softmax_collapse_takes_the_loss_from_the_task_and_params_override_it():
+    logits = torch.tensor([[30.0, 0.0, 0.0], [40.0, 0.0, 0.0]])
+    y = torch.tensor([0, 0])
+    context = lambda loss: MeasureContext(module=nn.Identity(), X=logits, y=y, logits=logits,  # noqa: E731
+                                          task={"loss": loss, "n_outputs": 3})
+    measure = get_measure("softmax_collapse")
+    assert measure(context("cross_entropy")) == {"softmax_collapse": 1.0}
+    assert measure(context("stablemax")) == {"softmax_collapse": 0.0}
+    readout = get_measure(("softmax_collapse", {"loss": "cross_entropy"}))
+    assert readout(context("stablemax")) == {"softmax_collapse": 1.0}
+
+
+def test_a_recorded_stablemax_run_records_the_stablemax_definition():
+    X, y, _, _ = make_modular(p=11, train_fraction=0.5, random_state=0)
+    clf = ModularMLPClassifier(p=11, hidden_layer_sizes=(16,), max_epochs=300, loss="stablemax", lr=0.01,
+                               weight_decay=0.0, measures=("softmax_collapse",), measure_every=1,
+                               random_state=0).fit(X, y)
+    # scale the read-out so every correctly classified sample has a margin of at least 40:
+    # softmax CE absorbs there, StableMax CE (logits of a few hundred) does not
+    with torch.no_grad():
+        z = clf.module_(torch.as_tensor(X))
+        labels = torch.as_tensor(y)
+        rivals = z.scatter(1, labels[:, None], -torch.inf).max(1).values
+        margins = z.gather(1, labels[:, None]).squeeze(1) - rivals
+        clf.module_.fc2.weight.mul_(40 / float(margins[margins > 0].min()))
+    clf.set_params(max_epochs=1)
+    clf.partial_fit(X, y)                      # one more step, recorded
+    with torch.no_grad():
+        logits = clf.module_(torch.as_tensor(X))
+    stablemax_absorbed = float((_hand_stablemax_losses(logits, labels) == 0).double().mean())
+    softmax_absorbed = float((F.cross_entropy(logits, labels, reduction="none") == 0).double().mean())
+    assert softmax_absorbed > 0.5 and stablemax_absorbed == 0.0
+    assert clf.progress_["softmax_collapse"].iloc[-1] == stablemax_absorbed
 
 
 @pytest.mark.parametrize("label, sign", [(0, 1.0), (1, -1.0)])
@@ -143,6 +227,8 @@ def test_softmax_collapse_from_the_recorder_logits_runs_no_forward():
     ({"y": torch.tensor([0, 5])}, ValueError, r"class indices in \[0, 3\)"),
     ({"dtype": "float8"}, ValueError, "dtype"),
     ({"logits": torch.zeros(2)}, ValueError, "shape"),
+    ({"loss": "hinge"}, ValueError,
+     "loss must be one of 'cross_entropy', 'bce', 'mse', 'stablemax'; got 'hinge'"),
 ])
 def test_softmax_collapse_bad_inputs(kwargs, error, match):
     arguments = {"y": torch.tensor([0, 1]), **kwargs}
