@@ -321,6 +321,74 @@ def seed_curves(progress_by_seed: Mapping[Any, pd.DataFrame], column: str = "tes
     return grid, values
 
 
+def seed_band(values: Any, confidence: float = 0.95) -> tuple[Any, Any, Any, Any]:
+    r"""Mean and Student-t ``confidence`` band over seeds (axis 0) of aligned curves.
+
+    ``values`` has shape (n_seeds, n_x) (:func:`seed_curves`); non-finite
+    entries are left out. At each x, with n finite values, mean x̄ and
+    standard deviation s: :math:`\bar x \pm t_{n-1,(1+c)/2}\, s/\sqrt n` (the
+    band is the mean itself where n < 2). Returns ``(mean, low, high, n)``.
+    """
+    import numpy as np
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    n = finite.sum(axis=0)
+    masked = np.where(finite, values, np.nan)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(masked, axis=0) if values.size else np.zeros(values.shape[1])
+    std = np.zeros(values.shape[1])
+    spread = n > 1
+    std[spread] = np.nanstd(masked[:, spread], axis=0, ddof=1)
+    half = np.where(spread, stats.t.ppf((1 + confidence) / 2, np.maximum(n - 1, 1)) * std
+                    / np.sqrt(np.maximum(n, 1)), 0.0)
+    return mean, mean - half, mean + half, n
+
+
+def plot_grouped_seed_bands(progress: pd.DataFrame, y: str, x: str = "step", by: Sequence[str] = (),
+                            unit: str = "run", ax: Any = None, confidence: float = 0.95,
+                            bounds: tuple[float, float] | None = None) -> Any:
+    """One line per group of ``by`` in a long frame: the mean over its curves with a t-interval band.
+
+    ``progress`` is a long frame in which ``unit`` names one curve (a
+    :class:`~grokkit.Sweep`'s ``progress_`` and its ``run`` column; an
+    experiment's runs over seeds and ``seed``). Curves are aligned on ``x`` by
+    :func:`seed_curves` (a run stopped by a rule holds its last value) and
+    banded by :func:`seed_band`. ``bounds`` clips the band to the range the
+    quantity can take (default ``(0, 1)`` for ``*_acc`` columns): a t-interval
+    over two or three seeds is wide. Returns the figure.
+    """
+    import numpy as np
+
+    if bounds is None and y.endswith("_acc"):
+        bounds = (0.0, 1.0)
+    for column in (y, x, unit, *by):
+        if column not in progress.columns:
+            raise ValueError(f"progress has no {column!r} column; columns are {list(progress.columns)}.")
+    plt = _pyplot()
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    groups = progress.groupby(list(by), sort=False) if by else [((), progress)]
+    for key, group in groups:
+        xs, values = seed_curves({u: f.sort_values(x) for u, f in group.groupby(unit, sort=False)}, y, x)
+        mean, low, high, n = seed_band(values, confidence)
+        xs = np.where(xs > 0, xs, xs[xs > 0].min() / 2 if (xs > 0).any() else 1.0)
+        key = key if isinstance(key, tuple) else (key,)
+        named = list(by) == ["run"]  # an experiment's run labels already say what they are
+        label = str(key[0]) if named else ", ".join(f"{b}={k}" for b, k in zip(by, key, strict=True)) or y
+        line, = ax.plot(xs, mean, label=f"{label} (n={int(n.max())})")
+        if bounds is not None:
+            low, high = np.clip(low, *bounds), np.clip(high, *bounds)
+        ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{x} (log scale)")
+    ax.set_ylabel(y.replace("_", " "))
+    ax.legend(fontsize=7, loc="best")
+    return ax.figure if fig is None else fig
+
+
 def plot_seed_bands(
     runs: Mapping[str, Mapping[Any, pd.DataFrame]],
     panels: Mapping[str, Sequence[str]],
@@ -329,8 +397,14 @@ def plot_seed_bands(
     reference: str | None = None,
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
+    band: str = "range",
+    confidence: float = 0.95,
 ) -> Any:
-    """One panel per group of settings: the seeds' mean of ``column``, shaded from lowest to highest seed.
+    """One panel per group of settings: the seeds' mean of ``column`` and a band over seeds.
+
+    The band runs from the lowest to the highest seed (``band="range"``) or is
+    the Student-t ``confidence`` interval of the mean (``band="t"``,
+    :func:`seed_band`).
 
     Parameters
     ----------
@@ -345,6 +419,9 @@ def plot_seed_bands(
         A setting drawn in every panel as a grey dashed line (e.g. plain training).
     labels : mapping, optional
         Legend text per setting (default: the setting's key).
+    band : {"range", "t"}, default="range"
+    confidence : float, default=0.95
+        The t-interval's level (``band="t"``).
 
     Returns
     -------
@@ -352,6 +429,8 @@ def plot_seed_bands(
     """
     import numpy as np
 
+    if band not in ("range", "t"):
+        raise ValueError(f"band must be 'range' or 't'; got {band!r}.")
     unknown = sorted({name for names in panels.values() for name in names} - set(runs))
     if reference is not None and reference not in runs:
         unknown.append(reference)
@@ -371,10 +450,12 @@ def plot_seed_bands(
         positive = grid[grid > 0]
         grid = np.where(grid > 0, grid, positive.min() / 2 if len(positive) else 1.0)
         text = f"{labels.get(name, name)} ({len(values)} seeds)"
-        ax.plot(grid, values.mean(axis=0), color=color, ls="--" if dashed else "-", lw=1.2 if dashed else 1.6,
-                label=text)
+        mean, low, high, _ = seed_band(values, confidence)
+        if band == "range":
+            low, high = values.min(axis=0), values.max(axis=0)
+        ax.plot(grid, mean, color=color, ls="--" if dashed else "-", lw=1.2 if dashed else 1.6, label=text)
         if not dashed:
-            ax.fill_between(grid, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2, lw=0)
+            ax.fill_between(grid, low, high, color=color, alpha=0.2, lw=0)
 
     for ax, (panel, names) in zip(axes.flat, panels.items(), strict=False):
         if reference is not None and reference not in names:

@@ -113,6 +113,40 @@ def test_seed_bands_one_panel_per_group_with_the_reference_in_each():
         plot_seed_bands(runs, {"first": ["missing"]})
 
 
+def test_seed_band_is_the_t_interval_of_the_mean_in_closed_form():
+    import numpy as np
+
+    from grokkit.plotting import seed_band
+
+    values = np.array([[0.0, 1.0, np.nan], [2.0, 3.0, 5.0], [4.0, 5.0, np.nan]])
+    mean, low, high, n = seed_band(values, 0.95)
+    # t quantile for 2 degrees of freedom in closed form: t = (2q − 1) / sqrt(2q(1 − q)), q = 0.975
+    half = 0.95 / np.sqrt(2 * 0.975 * 0.025) * 2.0 / np.sqrt(3)
+    eps = 10 * np.finfo(float).eps
+    np.testing.assert_allclose(mean, [2.0, 3.0, 5.0], rtol=eps)
+    np.testing.assert_allclose(high[:2] - mean[:2], [half, half], rtol=1e3 * eps)
+    assert n.tolist() == [3, 3, 1] and low[2] == high[2] == 5.0  # one finite seed: no band
+
+
+def test_t_bands_and_grouped_bands_draw_the_seed_interval():
+    import numpy as np
+
+    from grokkit.plotting import plot_grouped_seed_bands, plot_seed_bands, seed_band
+
+    runs = {"a": {s: pd.DataFrame({"step": [1, 10], "test_acc": [0.1 * s, 0.2 * s]}) for s in (1, 2, 3)}}
+    fig = plot_seed_bands(runs, {"only": ["a"]}, band="t")
+    band = fig.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    _, low, high, _ = seed_band(np.array([[0.1, 0.2], [0.2, 0.4], [0.3, 0.6]]))
+    assert np.isclose(band.min(), low.min()) and np.isclose(band.max(), high.max())
+    with pytest.raises(ValueError, match="band"):
+        plot_seed_bands(runs, {"only": ["a"]}, band="sd")
+    long = pd.concat([f.assign(seed=s, run="a") for s, f in runs["a"].items()])
+    fig = plot_grouped_seed_bands(long, y="test_acc", by=["run"], unit="seed")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["a (n=3)"]
+    with pytest.raises(ValueError, match="'lr'"):
+        plot_grouped_seed_bands(long, y="test_acc", by=["lr"], unit="seed")
+
+
 @pytest.fixture
 def landscape():
     """Two training sizes × three α; the α = 4 points did not converge (and one at N = 10 too)."""

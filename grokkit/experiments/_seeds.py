@@ -45,7 +45,7 @@ def combine_runs(per_seed: Mapping[int, Mapping[str, pd.DataFrame]]) -> dict[str
 def seed_band_figure(runs: Mapping[str, pd.DataFrame], title: str) -> Any:
     """Train (top) and test (bottom) accuracy of every run label: mean over seeds with a 95 % band."""
     from grokkit.experiments._common import pyplot
-    from grokkit.sweep.plotting import seed_band_plot
+    from grokkit.plotting import plot_grouped_seed_bands
 
     plt = pyplot()
     long = pd.concat([frame.assign(run=label) for label, frame in runs.items()], ignore_index=True)
@@ -53,7 +53,7 @@ def seed_band_figure(runs: Mapping[str, pd.DataFrame], title: str) -> Any:
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.0 * len(panels) + 0.5), sharex=True,
                              squeeze=False)
     for ax, column in zip(axes[:, 0], panels, strict=True):
-        seed_band_plot(long, y=column, by=["run"], unit="seed", ax=ax)
+        plot_grouped_seed_bands(long, y=column, by=["run"], unit="seed", ax=ax)
     n = long["seed"].nunique()
     fig.suptitle(f"{title}: mean over {n} seeds, 95 % t-interval bands")
     fig.tight_layout()

@@ -247,8 +247,8 @@ class Sweep(BaseEstimator):
         """
         from sklearn.utils.validation import check_is_fitted
 
-        from grokkit.sweep.plotting import seed_band_plot
+        from grokkit.plotting import plot_grouped_seed_bands
 
         check_is_fitted(self, "progress_")
         by = self._grid_keys() if by is None else [by] if isinstance(by, str) else list(by)
-        return seed_band_plot(self.progress_, y=y, x=x, by=by, ax=ax, confidence=confidence)
+        return plot_grouped_seed_bands(self.progress_, y=y, x=x, by=by, ax=ax, confidence=confidence)
