@@ -299,7 +299,9 @@ def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: i
         if seeds > 1:
             kwargs["seeds"] = listed
         with checkpointed_runs(out, resume):
-            return experiment.run(size=size, seed=seed, device=device, verbose=verbose, **kwargs)
+            result = experiment.run(size=size, seed=seed, device=device, verbose=verbose, **kwargs)
+        result.summary.setdefault("seeds", listed)
+        return result
     # Every run the experiment fits (through _common.fit_run) trains at all seeds in one grokkit.Sweep
     # on the first seed's data; the other seeds' calls return their runs from it.
     memory = out / "checkpoints" / "sweep"

@@ -1,0 +1,59 @@
+"""``grokkit fidelity``: every experiment's headline numbers over seeds beside the paper's reference."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from grokkit.cli import main
+from grokkit.experiments._fidelity import flatten, markdown, rows_of
+from grokkit.sweep import seed_interval
+
+SUMMARY = {
+    "experiment": "toy", "paper": "A & B", "figure": "Fig. 1", "size": "quick", "seeds": [0, 1, 2],
+    "seconds": 12.5, "setting": "tiny", "dataset": "made up", "reference": {"slope": -1},
+    "headline": {"slope": seed_interval([-0.9, -1.0, -1.1]), "never": seed_interval([None, None, None]),
+                 "levels": {"test": 0.9, "label": "same"}, "count": 3},
+}
+
+
+def test_headline_leaves_become_one_row_each_with_the_interval():
+    assert [k for k, _ in flatten(SUMMARY["headline"])] == ["slope", "never", "levels.test", "levels.label",
+                                                           "count"]
+    rows = {r["quantity"]: r for r in rows_of(SUMMARY)}
+    slope = rows["slope"]
+    assert slope["mean"] == pytest.approx(-1.0) and slope["n"] == 3 and slope["seeds"] == 3
+    assert slope["low"] < -1.0 < slope["high"]
+    assert rows["never"]["n"] == 0 and rows["never"]["n_missing"] == 3
+    assert rows["levels.test"]["mean"] == 0.9 and math.isnan(rows["levels.test"]["low"])
+    assert rows["levels.label"]["value"] == '"same"'
+    text = markdown([SUMMARY])
+    assert "## toy: Fig. 1" in text and "| never | never (3 of 3 seeds) |" in text
+    assert "| slope | -1 [" in text and 'Paper: {"slope": -1}' in text
+
+
+def test_the_command_reproduces_then_reads_finished_runs_without_training(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "fidelity"
+    names = ["dropout_removes_grokking", "abelian_test"]
+    assert main(["fidelity", *names, "--size", "smoke", "--seeds", "2", "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out / "fidelity.csv")
+    assert set(table["experiment"]) == set(names) and set(table["seeds"]) == {2}
+    assert (out / "fidelity.md").read_text().count("\n## ") == 2
+    import grokkit.experiments
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished reproduction was trained again")
+
+    monkeypatch.setattr(grokkit.experiments, "reproduce", no_training)
+    assert main(["fidelity", *names, "--size", "smoke", "--seeds", "2", "--out", str(out), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "fidelity.csv"), table)
+    assert "2 experiments" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, match", [(["--seeds", "0"], "--seeds"), (["no_such_experiment"], "unknown")])
+def test_bad_fidelity_flags_exit_2_with_one_line(argv, match, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["fidelity", *argv, "--out", str(tmp_path / "t")])
+    assert exit_.value.code == 2 and match in capsys.readouterr().err
