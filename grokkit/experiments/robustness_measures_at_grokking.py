@@ -44,6 +44,7 @@ from grokkit.measures.matrix_info import (
     perturb_entropy,
     perturb_mutual_information,
 )
+from grokkit.measures.registry import Measure
 from grokkit.models.onehot_mlp import onehot_pairs
 
 #: σ of the input perturbation Δ ~ N(0, σ²I) of Defs 4.1–4.4 (the paper gives no value; the
@@ -71,24 +72,29 @@ def _onehot(module: nn.Module, X: Any) -> Any:
     return onehot_pairs(X, p, dtype=module.fc1.weight.dtype)
 
 
-def pmi(module: nn.Module, X: Any, y: Any) -> float:
+def pmi(module: nn.Module, X: Any) -> float:
     """PMI (Tan & Huang Def. 4.1, Fig. 4): I(X + Δ; f(X + Δ)) on the one-hot training inputs, σ = SIGMA."""
     return perturb_mutual_information(module, _onehot(module, X), sigma=SIGMA)
 
 
-def pe(module: nn.Module, X: Any, y: Any) -> float:
+def pe(module: nn.Module, X: Any) -> float:
     """PE (Def. 4.2, Fig. 5): H(f(X + Δ)) of the logits on the one-hot training inputs, σ = SIGMA."""
     return perturb_entropy(module, _onehot(module, X), sigma=SIGMA)
 
 
-def mid(module: nn.Module, X: Any, y: Any) -> float:
+def mid(module: nn.Module, X: Any) -> float:
     """MID (Def. 4.3, Fig. 6): |PMI_σ − PMI_0| on the one-hot training inputs."""
     return mutual_information_difference(module, _onehot(module, X), sigma=SIGMA)
 
 
-def ed(module: nn.Module, X: Any, y: Any) -> float:
+def ed(module: nn.Module, X: Any) -> float:
     """ED (Def. 4.4, Fig. 7): |PE_σ − PE_0| on the one-hot training inputs."""
     return entropy_difference(module, _onehot(module, X), sigma=SIGMA)
+
+
+#: The four as recorder measures on the training inputs (module-level functions, so that a
+#: :class:`grokkit.Sweep` can pickle the estimators under ``reproduce --seeds N``).
+INFORMATION_MEASURES = tuple(Measure(func.__name__, func, needs=("X",)) for func in (pmi, pe, mid, ed))
 
 
 def sharpest_change_step(progress: pd.DataFrame, column: str, start: int | None = None) -> int | None:
@@ -139,7 +145,7 @@ def _argmin_step(progress: pd.DataFrame, column: str, start: int | None, end: in
 
 def _measures(size: str) -> list:
     probes = {"smoke": 4, "quick": 20, "full": 100}[size]
-    return ["weight_norm", ("hessian_trace", {"n_probes": probes, "tol": 0.02}), pmi, pe, mid, ed,
+    return ["weight_norm", ("hessian_trace", {"n_probes": probes, "tol": 0.02}), *INFORMATION_MEASURES,
             ("doubling", {"score": "cross_entropy"}), ("identity_law", {"score": "cross_entropy"}),
             "associativity", "commutativity"]
 

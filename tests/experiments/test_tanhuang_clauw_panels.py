@@ -84,7 +84,7 @@ def test_onehot_measures_vanish_for_a_constant_network():
     module = OneHotPairMLP(p=7, hidden_layer_sizes=(16,), zero_last=True).double()
     X = torch.as_tensor(make_modular(p=7, train_fraction=0.5, random_state=0)[0])
     for func in (pmi, pe, mid, ed):
-        assert abs(func(module, X, None)) <= 100 * EPS64
+        assert abs(func(module, X)) <= 100 * EPS64
 
 
 def test_onehot_pmi_reads_the_onehot_inputs():
@@ -92,9 +92,9 @@ def test_onehot_pmi_reads_the_onehot_inputs():
     module = OneHotPairMLP(p=7, hidden_layer_sizes=(16,))
     X = torch.as_tensor(make_modular(p=7, train_fraction=0.5, random_state=0)[0])
     expected = perturb_mutual_information(module, onehot_pairs(X, 7, dtype=torch.float32), sigma=0.1)
-    assert pmi(module, X, None) == pytest.approx(expected, rel=0, abs=10 * EPS32)
+    assert pmi(module, X) == pytest.approx(expected, rel=0, abs=10 * EPS32)
     # a random network's logits are not constant: PMI is positive, below log(n)
-    assert 0 < pmi(module, X, None) <= math.log(len(X))
+    assert 0 < pmi(module, X) <= math.log(len(X))
 
 
 # --- the Clauw et al. helpers ---------------------------------------------------------------------
