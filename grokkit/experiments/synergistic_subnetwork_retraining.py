@@ -46,9 +46,9 @@ SETTINGS = {
     "smoke": "p 23, 40 % of pairs, 48 hidden, 20 steps, checkpoint every 10, 4 bins; wd 2 only; "
              "sub-network and inverse retrained 20 steps",
     "quick": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
-             "2 500 steps, checkpoint every 25 steps, O-information at 14 log-spaced checkpoints; wd 2, "
-             "α 8 (wd 0, last layer 0) and wd 0.1; sub-network and inverse at the synergy peak retrained "
-             "1 500 steps",
+             "2 500 steps, checkpoint every 25 steps, O-information at up to 14 log-spaced checkpoints; "
+             "wd 2, α 8 (wd 0, last layer 0) and wd 0.1; sub-network and inverse at the synergy peak "
+             "retrained 1 500 steps",
     "full": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
             "4 000 steps, checkpoint and O-information every 5 steps; wd 2, α 8 (wd 0, last layer 0) and "
             "wd 0.1; sub-network and inverse at the synergy peak retrained 4 000 steps",

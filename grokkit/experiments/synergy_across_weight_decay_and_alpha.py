@@ -46,7 +46,7 @@ SETTINGS = {
              "wd 0.1/2/10/50 and α 1/8/50 (wd 0, last layer at zero)",
     "quick": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
              "2 500 steps; wd 0.1/2/10/50 and α 1/8/50 (wd 0, last layer at zero); checkpoint every "
-             "25 steps, O-information at 14 log-spaced checkpoints, 10 bins, orders 3..10",
+             "25 steps, O-information at up to 14 log-spaced checkpoints, 10 bins, orders 3..10",
     "full": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
             "4 000 steps; wd 0.1/2/10/50 and α 1/8/50 (wd 0, last layer at zero); checkpoint and "
             "O-information every 5 steps, 10 bins, orders 3..10",
