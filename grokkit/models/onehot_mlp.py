@@ -193,8 +193,9 @@ class OneHotPairMLP(nn.Sequential):
         return self.fc1.input_noise_std
 
     @input_noise_std.setter
-    def input_noise_std(self, value: float) -> None:
-        self.fc1.input_noise_std = float(value)
+    def input_noise_std(self, value: float | torch.Tensor) -> None:
+        # a stacked sweep sets a tensor of per-run stds inside vmap, where float() cannot run
+        self.fc1.input_noise_std = value if torch.is_tensor(value) else float(value)
 
     def token_embeddings(self) -> torch.Tensor:
         r"""The embedding of each residue: its two first-layer columns side by side, shape (p, 2h).
