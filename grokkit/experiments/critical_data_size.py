@@ -99,7 +99,9 @@ def critical_data_size(n_train: Any, steps: Any) -> dict[str, float | None]:
         ``critical_n`` (:math:`N_c`; None with fewer than two sizes reaching the
         level or a fit whose 1/t does not grow with N), ``slope`` (a),
         ``largest_n_not_reached`` and ``smallest_n_reached`` (None when no size
-        is in that group).
+        is in that group), and ``fit_within_bracket``: whether N_c lies between
+        those two (None without a fit; a fit below a size that never reached
+        the level says the divergence is sharper than the assumed form).
 
     Examples
     --------
@@ -121,13 +123,17 @@ def critical_data_size(n_train: Any, steps: Any) -> dict[str, float | None]:
         "slope": None,
         "largest_n_not_reached": float(n[~reached].max()) if (~reached).any() else None,
         "smallest_n_reached": float(n[reached].min()) if reached.any() else None,
+        "fit_within_bracket": None,
     }
     if len(np.unique(n[reached])) < 2:
         return result
     slope, intercept = np.polyfit(np.log(n[reached]), 1.0 / t[reached], 1)
     result["slope"] = float(slope)
     if slope > 0:
-        result["critical_n"] = float(np.exp(-intercept / slope))
+        critical = float(np.exp(-intercept / slope))
+        low, high = result["largest_n_not_reached"], result["smallest_n_reached"]
+        result["critical_n"] = critical
+        result["fit_within_bracket"] = bool((low is None or critical >= low) and critical <= high)
     return result
 
 
@@ -180,6 +186,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
             "critical_n": head["critical_n"],
             "largest_n_not_reached": head["largest_n_not_reached"],
             "smallest_n_reached": head["smallest_n_reached"],
+            "fit_within_bracket": head["fit_within_bracket"],
             "critical_n_at_other_levels": {k: v["critical_n"] for k, v in estimates.items()},
             "steps_to_test_level_by_n": {str(n): s for n, s in
                                          zip(sizes, times[f"steps_to_test_{HEADLINE_LEVEL:g}"], strict=True)},
@@ -232,9 +239,14 @@ def plot_time_vs_size(times: pd.DataFrame, estimates: dict[str, dict[str, Any]],
         if level == HEADLINE_LEVEL and fit["critical_n"] is not None:
             nc, a = fit["critical_n"], fit["slope"]
             grid = np.geomspace(max(nc * 1.05, n.min() * 0.8), n.max(), 100)
+            note = "" if fit["fit_within_bracket"] else ", outside the bracket"
             ax.plot(grid, 1.0 / (a * np.log(grid / nc)), ":", color=line.get_color(),
-                    label=f"fit t = 1/(a ln(N/N_c)), N_c = {nc:.3g}")
-            ax.axvline(nc, color=line.get_color(), ls="--", lw=0.8)
+                    label=f"fit t = 1/(a ln(N/N_c)), N_c = {nc:.3g}{note}")
+            if nc >= n.min() / 2:
+                ax.axvline(nc, color=line.get_color(), ls="--", lw=0.8)
+        if level == HEADLINE_LEVEL and fit["largest_n_not_reached"] is not None:
+            ax.axvspan(fit["largest_n_not_reached"], fit["smallest_n_reached"] or n.max(),
+                       color=line.get_color(), alpha=0.08, label=f"N_c bracket at test acc {level:g}")
     ax.axhline(max_steps, color="0.6", lw=0.8)
     ax.text(n.max(), max_steps, "budget (▵ = not reached)", ha="right", va="bottom", fontsize=7, color="0.4")
     ax.set_xscale("log")

@@ -49,6 +49,14 @@ def test_critical_data_size_brackets_sizes_that_never_reached():
     assert fit["largest_n_not_reached"] == 50 and fit["smallest_n_reached"] == 100
     assert fit["critical_n"] == pytest.approx(60.0, rel=1e4 * EPS64)
     assert fit["largest_n_not_reached"] < fit["critical_n"] < fit["smallest_n_reached"]
+    assert fit["fit_within_bracket"] is True
+
+
+def test_critical_data_size_flags_a_fit_below_a_size_that_never_reached():
+    # flat times above N = 60 and a size (30) that never reached: N_c extrapolates far below 30
+    fit = critical_data_size([30, 60, 120, 240, 480], [None, 1778, 1259, 1262, 1065])
+    assert fit["critical_n"] < 30 and fit["fit_within_bracket"] is False
+    assert (fit["largest_n_not_reached"], fit["smallest_n_reached"]) == (30, 60)
 
 
 def test_critical_data_size_needs_two_sizes_and_a_rising_rate():
@@ -172,6 +180,7 @@ def test_critical_data_size_smoke_tables_agree_with_runs(smoke):
     assert list(headline["steps_to_test_level_by_n"]) == [str(n) for n in SIZES_N["smoke"]]
     refit = critical_data_size(times["n_train"], times[f"steps_to_test_{HEADLINE_LEVEL:g}"])
     assert headline["critical_n"] == refit["critical_n"]
+    assert headline["fit_within_bracket"] == refit["fit_within_bracket"]
     assert "digits" in summary["dataset"]
 
 
