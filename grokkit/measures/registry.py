@@ -173,15 +173,22 @@ def resolve_measures(specs: Any) -> list[Measure]:
     return resolved
 
 
-def _user_measure(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a user's ``f(module, X, y)`` in eval mode without gradients (mode restored)."""
-    from grokkit.measures._capture import evaluation
+class _user_measure:  # noqa: N801 - used as a function wrapper
+    """Run a user's ``f(module, X, y)`` in eval mode without gradients (mode restored).
 
-    def call(module: nn.Module, X: Any, y: Any) -> Any:
+    A class rather than a closure, so a fitted estimator that records a
+    user's (module-level) function pickles: :class:`grokkit.Sweep`'s memory
+    and joblib workers send fitted runs through pickle.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+
+    def __call__(self, module: nn.Module, X: Any, y: Any) -> Any:
+        from grokkit.measures._capture import evaluation
+
         with evaluation(module):
-            return func(module, X, y)
-
-    return call
+            return self.func(module, X, y)
 
 
 def flatten_result(name: str, value: Any) -> dict[str, float]:

@@ -207,3 +207,24 @@ def test_checkpoints_rebuild_the_module_at_recorded_epochs(blobs):
         clf.module_at(5)
     none_kept = GrokMLPClassifier(hidden_layer_sizes=(8,), max_epochs=2).fit(X, y)
     assert none_kept.checkpoints_ == {}
+
+
+def mean_first_logit(module, X, y):
+    """A user's module-level measure (picklable by reference, as any module-level function)."""
+    return float(module(X)[:, 0].mean())
+
+
+def test_a_run_recording_a_user_measure_pickles_and_sweeps_through_memory(blobs, tmp_path):
+    import pickle
+
+    from grokkit import Sweep
+
+    X, y = blobs
+    base = GrokMLPClassifier(hidden_layer_sizes=(8,), max_epochs=3, measures=[mean_first_logit],
+                             measure_every=1)
+    clf = pickle.loads(pickle.dumps(base.fit(X, y)))
+    assert "mean_first_logit" in clf.progress_ and len(clf.get_params()["measures"]) == 1
+    first = Sweep(base, seeds=2, memory=tmp_path).fit(X, y)
+    again = Sweep(base, seeds=2, memory=tmp_path).fit(X, y)
+    assert first.n_trained_ == 2 and again.n_trained_ == 0  # both runs came back from the memory
+    assert again.progress_["mean_first_logit"].tolist() == first.progress_["mean_first_logit"].tolist()
