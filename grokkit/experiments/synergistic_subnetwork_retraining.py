@@ -36,10 +36,14 @@ from grokkit.analysis.subnetwork import synergistic_subnetwork
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, pyplot, run_summary
-from grokkit.experiments.synergy_across_weight_decay_and_alpha import synergy_peak, train_with_synergy
+from grokkit.experiments.synergy_across_weight_decay_and_alpha import (
+    ALPHA_RUN,
+    synergy_peak,
+    train_with_synergy,
+)
 
 RUNS = (("wd=2", {"weight_decay": 2.0}),
-        ("alpha=8", {"alpha": 8.0, "weight_decay": 0.0, "zero_last": True}),
+        ("alpha=8", {"alpha": 8.0, **ALPHA_RUN}),
         ("wd=0.1", {"weight_decay": 0.1}))
 
 SETTINGS = {
@@ -47,11 +51,11 @@ SETTINGS = {
              "sub-network and inverse retrained 20 steps",
     "quick": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
              "2 500 steps, checkpoint every 25 steps, O-information at up to 14 log-spaced checkpoints; "
-             "wd 2, α 8 (wd 0, last layer 0) and wd 0.1; sub-network and inverse at the synergy peak "
-             "retrained 1 500 steps",
+             "wd 2, α 8 (wd 0, last layer 0, constrained norm) and wd 0.1; sub-network and inverse at the "
+             "synergy peak retrained 1 500 steps",
     "full": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
-            "4 000 steps, checkpoint and O-information every 5 steps; wd 2, α 8 (wd 0, last layer 0) and "
-            "wd 0.1; sub-network and inverse at the synergy peak retrained 4 000 steps",
+            "4 000 steps, checkpoint and O-information every 5 steps; wd 2, α 8 (wd 0, last layer 0, "
+            "constrained norm) and wd 0.1; sub-network and inverse at the synergy peak retrained 4 000 steps",
 }
 
 

@@ -27,8 +27,8 @@ SETTINGS = {
              "wd 0.1 for 2 000 steps and wd 2 for 1 000 steps, checkpoint every 50 steps, 10 bins, "
              "multiplet orders 3..10",
     "full": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
-            "4 000 steps; wd 0.1, wd 2, and α 8 with wd 0 (last layer at zero), checkpoint every 10 "
-            "steps, 10 bins, multiplet orders 3..10",
+            "4 000 steps; wd 0.1, wd 2, and α 8 with wd 0 (last layer at zero, constrained norm: §5.3), "
+            "checkpoint every 10 steps, 10 bins, multiplet orders 3..10",
 }
 
 
@@ -38,7 +38,8 @@ def _runs(size: str) -> list[tuple[str, dict, int]]:
     if size == "quick":
         return [("wd=0.1", {"weight_decay": 0.1}, 2000), ("wd=2", {"weight_decay": 2.0}, 1000)]
     return [("wd=0.1", {"weight_decay": 0.1}, 4000), ("wd=2", {"weight_decay": 2.0}, 4000),
-            ("alpha=8", {"alpha": 8.0, "weight_decay": 0.0, "zero_last": True}, 4000)]
+            ("alpha=8", {"alpha": 8.0, "weight_decay": 0.0, "zero_last": True, "constrain_norm": True},
+             4000)]
 
 
 def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
