@@ -310,7 +310,8 @@ def test_stability_measures_are_recorded_with_the_training_loss(modular):
                    max_epochs=4).fit(X, y, eval_set=(Xt, yt))
     assert {"softmax_collapse", "nlm_alignment"} <= set(clf.progress_.columns)
     last = clf.progress_.iloc[-1]
-    assert last["softmax_collapse"] == softmax_collapse(clf.module_, X, y)
+    # softmax_collapse, like nlm_alignment, reads the estimator's own loss: StableMax CE here
+    assert last["softmax_collapse"] == softmax_collapse(clf.module_, X, y, loss="stablemax")
     # nlm_alignment differentiates the estimator's own loss (task_info), here StableMax
     expected = nlm_alignment(clf.module_, X, y, loss="stablemax")
     assert last["nlm_alignment"] == pytest.approx(expected, rel=16 * EPS32)
