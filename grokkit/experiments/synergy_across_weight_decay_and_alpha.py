@@ -164,7 +164,8 @@ def _figure(runs: dict[str, pd.DataFrame]) -> Any:
     plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for column, prefix, title in ((0, "wd=", "weight decay (α 1)"), (1, "alpha=", "α (wd 0, last layer 0)")):
+    panels = ((0, "wd=", "weight decay (α 1)"), (1, "alpha=", "α (wd 0, last layer 0, constrained norm)"))
+    for column, prefix, title in panels:
         chosen = {label: frame for label, frame in runs.items() if label.startswith(prefix)}
         for (label, frame), color in zip(chosen.items(), colors, strict=False):
             xs = log_x(frame, "step")
