@@ -70,6 +70,8 @@ MODELS = ("lstm", "gcn")
 #: of its range there (issue 17's criterion for the digits landscape: 1 %).
 L_ALPHA_MAX = 4.0
 L_TOLERANCE = 0.01
+#: A "U" needs its interior minimum at least this fraction below the lower end value.
+U_DEPTH = 0.05
 
 ALPHAS = {"smoke": (0.5, 2.0), "quick": (0.1, 0.3, 1.0, 3.0, 10.0),
           "full": tuple(np.logspace(-1, 1, 9).round(4))}
@@ -146,7 +148,7 @@ def largest_relative_rise(alpha: Any, loss: Any, alpha_max: float | None = L_ALP
 
 
 def landscape_shape(table: pd.DataFrame, alpha_max: float | None = L_ALPHA_MAX,
-                    tolerance: float = L_TOLERANCE) -> dict[str, Any]:
+                    tolerance: float = L_TOLERANCE, u_depth: float = U_DEPTH) -> dict[str, Any]:
     """What Figs. 4c and 5c are read for, per training size N (keys ``str(N)``).
 
     Parameters
@@ -158,12 +160,17 @@ def landscape_shape(table: pd.DataFrame, alpha_max: float | None = L_ALPHA_MAX,
         The train loss's "L" is judged over α ≤ ``alpha_max`` (:func:`largest_relative_rise`).
     tolerance : float in [0, 1], default=L_TOLERANCE
         The largest relative rise that still counts as an "L".
+    u_depth : float in [0, 1), default=U_DEPTH
+        How far the interior minimum must lie below the lower of the two end values, as a
+        fraction of it, to count as a "U": a flat test loss (a model at chance everywhere) has an
+        interior minimum by noise alone.
 
     Returns
     -------
     dict
-        ``test_loss_minimum_alpha`` (the bottom of the "U"), ``test_loss_is_u`` (that minimum lies
-        strictly inside the α grid, so the test loss rises on both sides), ``train_loss_largest_rise``,
+        ``test_loss_minimum_alpha`` (the bottom of the "U"), ``test_loss_u_depth`` (1 − minimum / the
+        lower end value), ``test_loss_is_u`` (that minimum lies strictly inside the α grid and its
+        depth is at least ``u_depth``, so the test loss rises on both sides), ``train_loss_largest_rise``,
         ``train_loss_is_l`` (rise ≤ ``tolerance``), each by N, and ``unconverged_points`` (rows with
         ``converged`` False) of ``n_points``.
     """
@@ -172,19 +179,25 @@ def landscape_shape(table: pd.DataFrame, alpha_max: float | None = L_ALPHA_MAX,
         raise ValueError(f"table lacks the columns {sorted(missing)}; pass a ReducedLandscape.landscape_.")
     if not 0 <= tolerance <= 1:
         raise ValueError(f"tolerance must be in [0, 1]; got {tolerance!r}.")
-    bottom, is_u, rise, is_l = {}, {}, {}, {}
+    if not 0 <= u_depth < 1:
+        raise ValueError(f"u_depth must be in [0, 1); got {u_depth!r}.")
+    bottom, depth, is_u, rise, is_l = {}, {}, {}, {}, {}
     for n, rows in table.groupby("n_train"):
         key = f"{n:g}"
-        tested = rows.dropna(subset=["test_loss"])
+        tested = rows.dropna(subset=["test_loss"]).sort_values("alpha")
         if tested.empty:
-            bottom[key], is_u[key] = None, None
+            bottom[key], depth[key], is_u[key] = None, None, None
         else:
             at = float(tested.loc[tested["test_loss"].idxmin(), "alpha"])
             bottom[key] = at
-            is_u[key] = bool(rows["alpha"].min() < at < rows["alpha"].max())
+            ends = min(float(tested["test_loss"].iloc[0]), float(tested["test_loss"].iloc[-1]))
+            low = float(tested["test_loss"].min())
+            depth[key] = 1.0 - low / ends if ends > 0 else 0.0
+            is_u[key] = bool(rows["alpha"].min() < at < rows["alpha"].max() and depth[key] >= u_depth)
         rise[key] = largest_relative_rise(rows["alpha"], rows["train_loss"], alpha_max)
         is_l[key] = bool(rise[key] <= tolerance)
-    return {"test_loss_minimum_alpha": bottom, "test_loss_is_u": is_u, "train_loss_largest_rise": rise,
+    return {"test_loss_minimum_alpha": bottom, "test_loss_u_depth": depth, "test_loss_is_u": is_u,
+            "train_loss_largest_rise": rise,
             "train_loss_is_l": is_l, "unconverged_points": int((~table["converged"].astype(bool)).sum()),
             "n_points": len(table)}
 

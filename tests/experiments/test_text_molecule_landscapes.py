@@ -92,6 +92,20 @@ def test_a_test_minimum_at_the_smallest_alpha_is_not_a_u():
     assert shape["test_loss_is_u"]["100"] is False
 
 
+def test_a_flat_test_loss_with_an_interior_minimum_by_noise_is_not_a_u():
+    """A model at chance at every α (test loss ≈ log 2 ± noise) has an interior minimum but no "U"."""
+    table = _landscape()
+    small = table["n_train"] == 100
+    table.loc[small, "test_loss"] = [0.70, 0.69, 0.68, 0.69, 0.71]
+    shape = landscape_shape(table)
+    assert shape["test_loss_minimum_alpha"]["100"] == 1.0
+    assert shape["test_loss_u_depth"]["100"] == pytest.approx(1 - 0.68 / 0.70, rel=10 * EPS64)
+    assert shape["test_loss_is_u"]["100"] is False
+    assert landscape_shape(table, u_depth=0.02)["test_loss_is_u"]["100"] is True
+    with pytest.raises(ValueError, match="u_depth"):
+        landscape_shape(table, u_depth=1.0)
+
+
 def test_landscape_shape_without_test_losses_and_bad_input():
     table = _landscape().assign(test_loss=np.nan)
     shape = landscape_shape(table)
