@@ -95,7 +95,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     model = MODEL[size]
     p = model["p"]
     X, y, X_test, y_test = make_modular(p=p, train_fraction=POOL_FRACTION, random_state=data_seed(seed))
-    sizes = [int(round(f * p * p)) for f in FRACTIONS[size]]
+    # f·p² pairs, capped by the pool (at p 31, round(0.8·961) = 769 > the pool's 768)
+    sizes = [min(round(f * p * p), len(X)) for f in FRACTIONS[size]]
     estimator = ModularTransformer(**model, lr=1e-3, measure_every=1 if size == "smoke" else 10,
                                    device=device)
     landscape = ReducedLandscape(estimator, alphas=ALPHAS[size], train_sizes=sizes, random_state=seed,
