@@ -106,7 +106,8 @@ def plot_progress(
 
 
 # ---------------------------------------------------------------- Omnigrok landscapes and timing
-def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title: str | None = None) -> Any:
+def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title: str | None = None,
+            by: str = "n_train", symbol: str = "N") -> Any:
     """The LU figure (Omnigrok Fig. 1b, 2a): reduced train and test loss against weight norm.
 
     Parameters
@@ -121,6 +122,11 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
         Horizontal axis (log scale): α = w/w₀ or the norm w itself.
     loss : bool, default=True
         Plot losses (log scale); ``False`` plots the reduced accuracies.
+    by : str, default="n_train"
+        The column whose values get one pair of curves each (a training size, a messiness m, a
+        train fraction f); with several values each gets its own colour, train dashed and test solid.
+    symbol : str, default="N"
+        How the legend names ``by`` (``"m"``, ``"f"``).
 
     Returns
     -------
@@ -130,19 +136,23 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     if x not in ("alpha", "weight_norm"):
         raise ValueError(f"x must be 'alpha' or 'weight_norm'; got {x!r}.")
     kind = "loss" if loss else "acc"
+    import numpy as np
+
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    groups = landscape.groupby("n_train") if "n_train" in landscape else [(None, landscape)]
-    many = "n_train" in landscape and landscape["n_train"].nunique() > 1
+    groups = list(landscape.groupby(by)) if by in landscape else [(None, landscape)]
+    many = len(groups) > 1
+    palette = plt.cm.viridis(np.linspace(0, 0.9, len(groups)))
     flagged = False
-    for n, table in groups:
+    for (n, table), shade in zip(groups, palette, strict=True):
         table = table.sort_values(x)
-        suffix = f" (N={n})" if many else ""
-        ax.plot(table[x], table[f"train_{kind}"], "o-", color="tab:orange", label=f"train{suffix}",
-                alpha=0.9)
+        suffix = f", {symbol}={n:g}" if many else ""
+        train_color, test_color = (shade, shade) if many else ("tab:orange", "tab:gray")
+        ax.plot(table[x], table[f"train_{kind}"], "o--" if many else "o-", color=train_color,
+                ms=3 if many else 6, label=f"train{suffix}", alpha=0.9)
         columns = [f"train_{kind}"]
         if table[f"test_{kind}"].notna().any():
-            ax.plot(table[x], table[f"test_{kind}"], "s-", color="tab:gray", label=f"test{suffix}",
-                    alpha=0.9)
+            ax.plot(table[x], table[f"test_{kind}"], "s-", color=test_color, ms=3 if many else 6,
+                    label=f"test{suffix}", alpha=0.9)
             columns.append(f"test_{kind}")
         late = table[~table["converged"].astype(bool)] if "converged" in table else table.iloc[:0]
         for column in columns if len(late) else ():
@@ -154,9 +164,9 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
         ax.set_yscale("log")
     ax.set_xlabel("α = w/w₀" if x == "alpha" else "weight norm w")
     ax.set_ylabel(f"reduced {'loss' if loss else 'accuracy'}")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=6 if many else 8, ncol=2 if many else 1)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9 if many else None)
     fig.tight_layout()
     return fig
 

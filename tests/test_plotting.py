@@ -189,3 +189,16 @@ def test_heatmap_hatches_the_cells_that_did_not_converge(landscape):
     assert ax.get_title() == "digits\nhatched: 3 points not converged"
     plain = plot_landscape_heatmap(landscape.drop(columns="converged"), "test_loss")
     assert not plain.axes[0].patches
+
+
+def test_lu_draws_one_coloured_pair_per_group_of_any_column(landscape):
+    from grokkit.plotting import plot_lu
+
+    fig = plot_lu(landscape.rename(columns={"n_train": "messiness"}), by="messiness", symbol="m")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["train, m=10", "test, m=10", "not converged", "train, m=20", "test, m=20"]
+    lines = ax.get_lines()
+    assert len(lines) == 4 and lines[0].get_color() is not None
+    assert tuple(lines[0].get_color()) == tuple(lines[1].get_color())  # one colour per group...
+    assert tuple(lines[0].get_color()) != tuple(lines[2].get_color())  # ...different between groups

@@ -36,8 +36,7 @@ from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary, test_acc_at
-from grokkit.experiments.mnist_messiness_landscape import plot_lu_by_group
-from grokkit.plotting import plot_landscape_heatmap, plot_progress
+from grokkit.plotting import plot_landscape_heatmap, plot_lu, plot_progress
 
 #: A reduced test accuracy within this of the best over α counts as inside the Goldilocks zone.
 ZONE_TOLERANCE = 0.05
@@ -155,8 +154,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                                         title="Omnigrok Fig. 11a: reduced train error, CE"),
         "fig11b_test_error_ce": plot_landscape_heatmap(ce, "test_acc", log_value=False,
                                                        title="Omnigrok Fig. 11b: reduced test error, CE"),
-        "fig11c_lu_ce": plot_lu_by_group(ce, "n_train", "N", "Omnigrok Fig. 11c: reduced losses, CE"),
-        "fig3c_lu_mse": plot_lu_by_group(mse, "n_train", "N", "the same with MSE (Fig. 3c)"),
+        "fig11c_lu_ce": plot_lu(ce, by="n_train", symbol="N", title="Omnigrok Fig. 11c: reduced losses, CE"),
+        "fig3c_lu_mse": plot_lu(mse, by="n_train", symbol="N", title="the same with MSE (Fig. 3c)"),
         "fig3ab_test_error_mse": plot_landscape_heatmap(mse, "test_acc", log_value=False,
                                                         title="the same with MSE (Fig. 3b)"),
         "fig12_training_ce_alpha100": plot_progress(progress, measures=["weight_norm"],

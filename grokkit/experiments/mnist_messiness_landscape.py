@@ -39,8 +39,8 @@ import pandas as pd
 from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, pyplot, run_summary
-from grokkit.plotting import plot_landscape_heatmap
+from grokkit.experiments._common import data_seed, run_summary
+from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
 MESSINESS = {"smoke": (0.0, 1.0), "quick": (0.0, 0.25, 0.5, 0.75, 1.0),
              "full": (0.0, 0.25, 0.5, 0.75, 1.0)}
@@ -165,8 +165,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                                    title="Omnigrok Fig. 8a: reduced train loss (w, m)"),
         "fig8b_test_loss": plot_landscape_heatmap(table, "test_loss", y="messiness",
                                                   title="Omnigrok Fig. 8b: reduced test loss (w, m)"),
-        "lu_by_messiness": plot_lu_by_group(table, "messiness", "m",
-                                            "MNIST messiness: reduced losses against α for each m"),
+        "lu_by_messiness": plot_lu(table, by="messiness", symbol="m",
+                                   title="MNIST messiness: reduced losses against α for each m"),
     }
     return ExperimentResult(runs=runs, summary=summary, figures=figures,
                             tables={"landscape": table.set_index(["messiness", "alpha"])})
@@ -185,33 +185,6 @@ def landscape_runs(table: pd.DataFrame, group: str = "messiness", symbol: str = 
                                      "test_loss": row["test_loss"], "test_acc": row["test_acc"],
                                      "weight_norm": row["weight_norm"], "converged": bool(row["converged"])}])
     return runs
-
-
-def plot_lu_by_group(table: pd.DataFrame, group: str, symbol: str, title: str) -> Any:
-    """Reduced train (dashed) and test (solid) loss against α, one colour per value of ``group``;
-    points that did not converge are circled in red."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.8, 4.2))
-    colors = plt.cm.viridis(np.linspace(0, 0.9, table[group].nunique()))
-    flagged = False
-    for color, (value, rows) in zip(colors, table.groupby(group), strict=True):
-        rows = rows.sort_values("alpha")
-        ax.plot(rows["alpha"], rows["train_loss"], "o--", color=color, ms=3,
-                label=f"train, {symbol}={value:g}")
-        ax.plot(rows["alpha"], rows["test_loss"], "s-", color=color, ms=3, label=f"test, {symbol}={value:g}")
-        late = rows[~rows["converged"].astype(bool)]
-        for column in ("train_loss", "test_loss") if len(late) else ():
-            ax.scatter(late["alpha"], late[column], s=120, facecolors="none", edgecolors="tab:red",
-                       label=None if flagged else "not converged")
-            flagged = True
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("α = w/w₀")
-    ax.set_ylabel("reduced loss")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    return fig
 
 
 EXPERIMENT = Experiment(

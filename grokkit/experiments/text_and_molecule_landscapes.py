@@ -59,8 +59,7 @@ from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import load_imdb, load_qm9, make_molecular_graphs, make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, run_summary
-from grokkit.experiments.mnist_messiness_landscape import plot_lu_by_group
-from grokkit.plotting import plot_landscape_heatmap
+from grokkit.plotting import plot_landscape_heatmap, plot_lu
 from grokkit.text import TextSequencer
 
 #: The two models, in the order of the paper's figures.
@@ -330,8 +329,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
             rows, "train_loss", title=f"{panel}a: {what}, reduced train loss (w, N)")
         figures[f"{fig}b_test_loss"] = plot_landscape_heatmap(
             rows, "test_loss", title=f"{panel}b: {what}, reduced test loss (w, N)")
-        figures[f"{fig}c_lu"] = plot_lu_by_group(
-            rows, "n_train", "N", f"{panel}c: {what}, reduced losses against α per N")
+        figures[f"{fig}c_lu"] = plot_lu(rows, by="n_train", symbol="N",
+                                        title=f"{panel}c: {what}, reduced losses against α per N")
     return ExperimentResult(runs=runs, summary=summary, figures=figures,
                             tables={"landscape": table.set_index(["model", "n_train", "alpha"])})
 

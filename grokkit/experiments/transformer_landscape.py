@@ -28,8 +28,8 @@ from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, run_summary
-from grokkit.experiments.mnist_messiness_landscape import landscape_runs, plot_lu_by_group
-from grokkit.plotting import plot_landscape_heatmap
+from grokkit.experiments.mnist_messiness_landscape import landscape_runs
+from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
 #: Best reduced test accuracy at which a train fraction counts as generalising.
 GENERALISED = 0.9
@@ -125,8 +125,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                                  title="Omnigrok Fig. 9: reduced test loss"),
         "fig9_test_error": plot_landscape_heatmap(table, "test_acc", y="train_fraction", log_value=False,
                                                   title="reduced test error"),
-        "lu_by_train_fraction": plot_lu_by_group(table, "train_fraction", "f",
-                                                 "transformer: reduced losses against α per train fraction"),
+        "lu_by_train_fraction": plot_lu(table, by="train_fraction", symbol="f",
+                                        title="transformer: reduced losses against α per train fraction"),
     }
     return ExperimentResult(runs=runs, summary=summary, figures=figures,
                             tables={"landscape": table.set_index(["train_fraction", "alpha"])})
