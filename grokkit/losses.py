@@ -26,7 +26,8 @@ from torch import nn
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _s(x: torch.Tensor) -> torch.Tensor:
+def stablemax_s(x: torch.Tensor) -> torch.Tensor:
+    """StableMax's s(x) = x + 1 for x >= 0 and 1/(1 - x) for x < 0, elementwise in x's own dtype."""
     # Both branches are evaluated by torch.where: clamp each to its own half
     # so that neither produces inf (1/(1-x) at x = 1) whose 0-weighted
     # gradient would be NaN.
@@ -78,7 +79,7 @@ def stablemax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     if not -x.dim() <= dim < max(x.dim(), 1):
         raise ValueError(f"dim must be in [{-x.dim()}, {x.dim() - 1}] for x of shape {tuple(x.shape)}; "
                          f"got {dim}.")
-    s = _s(x.to(_working_dtype(x)))
+    s = stablemax_s(x.to(_working_dtype(x)))
     return s / s.sum(dim=dim, keepdim=True)
 
 
@@ -148,7 +149,7 @@ def stablemax_cross_entropy(
             f"target must hold class indices in [0, {n_classes}); got values from "
             f"{int(target.min())} to {int(target.max())}."
         )
-    s = _s(logits.to(_working_dtype(logits)))
+    s = stablemax_s(logits.to(_working_dtype(logits)))
     index = target.to(device=s.device, dtype=torch.long).unsqueeze(-1)
     s_target = s.gather(-1, index).squeeze(-1)
     others = s.scatter(-1, index, 0.0).sum(dim=-1)

@@ -225,6 +225,24 @@ def run_summary(progress: pd.DataFrame, train_threshold: float = 0.99,
     return summary
 
 
+def landscape_runs(table: pd.DataFrame, keys: Sequence[tuple[str, str | None]]) -> dict[str, pd.DataFrame]:
+    """A reduced landscape's points as one-row "runs" (``progress.csv``, the summary's ``runs``).
+
+    Each point holds its reduced values, with ``epoch``/``step`` its optimizer
+    steps, under the label ``<key>/.../alpha=<α>``: each ``(column, symbol)``
+    of ``keys`` reads ``symbol=<value>``, or the bare value when ``symbol`` is
+    ``None`` (e.g. ``(("model", None), ("n_train", "N"))`` gives ``lstm/N=150/alpha=1``).
+    """
+    runs = {}
+    for _, row in table.iterrows():
+        parts = [str(row[col]) if symbol is None else f"{symbol}={row[col]:g}" for col, symbol in keys]
+        runs["/".join([*parts, f"alpha={row['alpha']:g}"])] = pd.DataFrame([{
+            "epoch": int(row["steps"]), "step": int(row["steps"]), "train_loss": row["train_loss"],
+            "train_acc": row["train_acc"], "test_loss": row["test_loss"], "test_acc": row["test_acc"],
+            "weight_norm": row["weight_norm"], "converged": bool(row["converged"])}])
+    return runs
+
+
 def test_acc_at(progress: pd.DataFrame, step: int) -> float:
     """Test accuracy at the last recorded row with ``step <= step``."""
     rows = progress[progress["step"] <= step]

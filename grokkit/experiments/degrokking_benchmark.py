@@ -73,6 +73,7 @@ from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import current_checkpoints, fit_run, over_seeds, run_summary, seed_executors
 from grokkit.plotting import plot_seed_bands
+from grokkit.sweep import seed_interval
 
 TRAIN_LEVEL, TEST_LEVEL = 0.99, 0.95
 
@@ -133,17 +134,9 @@ def fit_seeds(estimator: Any, data: Sequence[np.ndarray], seeds: Iterable[int], 
 
 
 def interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t ``level`` confidence interval of ``values`` (NaN bounds for fewer than 2)."""
-    from scipy import stats
-
-    x = np.asarray([v for v in values if v is not None], dtype=float)
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return mean, mean - half, mean + half
+    """``(mean, low, high)`` of :func:`grokkit.sweep.seed_interval` (NaN bounds for fewer than 2 seeds)."""
+    stat = seed_interval(values, level)
+    return stat["mean"], stat["low"], stat["high"]
 
 
 def control_table(summaries: Mapping[str, Mapping[int, Mapping[str, Any]]], budget: int) -> pd.DataFrame:

@@ -39,7 +39,7 @@ import pandas as pd
 from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, run_summary
+from grokkit.experiments._common import data_seed, landscape_runs, run_summary
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
 MESSINESS = {"smoke": (0.0, 1.0), "quick": (0.0, 0.25, 0.5, 0.75, 1.0),
@@ -157,7 +157,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     max_steps = {"smoke": 40, "quick": 4_000, "full": 20_000}[size]
     window = 20 if size == "smoke" else 500
     table = messiness_landscape(clf, data, MESSINESS[size], ALPHAS[size], seed, max_steps, window, verbose)
-    runs = landscape_runs(table)
+    runs = landscape_runs(table, (("messiness", "m"),))
     summary = {"dataset": dataset, "headline": landscape_headline(table),
                "runs": {label: run_summary(frame) for label, frame in runs.items()}}
     figures = {
@@ -170,21 +170,6 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     }
     return ExperimentResult(runs=runs, summary=summary, figures=figures,
                             tables={"landscape": table.set_index(["messiness", "alpha"])})
-
-
-def landscape_runs(table: pd.DataFrame, group: str = "messiness", symbol: str = "m"
-                   ) -> dict[str, pd.DataFrame]:
-    """The landscape's points as one-row "runs" labelled ``<symbol>=<group value>/alpha=<α>``
-    (``progress.csv`` and the summary's ``runs``): the reduced values of each point, with
-    ``epoch``/``step`` its optimizer steps."""
-    runs = {}
-    for _, row in table.iterrows():
-        label = f"{symbol}={row[group]:g}/alpha={row['alpha']:g}"
-        runs[label] = pd.DataFrame([{"epoch": int(row["steps"]), "step": int(row["steps"]),
-                                     "train_loss": row["train_loss"], "train_acc": row["train_acc"],
-                                     "test_loss": row["test_loss"], "test_acc": row["test_acc"],
-                                     "weight_norm": row["weight_norm"], "converged": bool(row["converged"])}])
-    return runs
 
 
 EXPERIMENT = Experiment(

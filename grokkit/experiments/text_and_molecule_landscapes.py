@@ -58,7 +58,7 @@ from grokkit._threads import torch_threads
 from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import load_imdb, load_qm9, make_molecular_graphs, make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, run_summary
+from grokkit.experiments._common import data_seed, landscape_runs, run_summary
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 from grokkit.text import TextSequencer
 
@@ -295,19 +295,6 @@ def model_landscape(model: str, size: str, data: tuple[Any, ...], seed: int, dev
     return table
 
 
-def landscape_runs(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Each point as a one-row "run" ``<model>/N=<n>/alpha=<α>`` (``progress.csv``, the summary's
-    ``runs``) holding its reduced values, with ``epoch``/``step`` its optimizer steps."""
-    runs = {}
-    for _, row in table.iterrows():
-        label = f"{row['model']}/N={row['n_train']:g}/alpha={row['alpha']:g}"
-        runs[label] = pd.DataFrame([{"epoch": int(row["steps"]), "step": int(row["steps"]),
-                                     "train_loss": row["train_loss"], "train_acc": row["train_acc"],
-                                     "test_loss": row["test_loss"], "test_acc": row["test_acc"],
-                                     "weight_norm": row["weight_norm"], "converged": bool(row["converged"])}])
-    return runs
-
-
 def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     tables, datasets = {}, {}
     with torch_threads(1 if str(device) == "cpu" else None):
@@ -317,7 +304,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     table = pd.concat(tables.values(), ignore_index=True)
     headline = {model: landscape_shape(tables[model]) for model in MODELS}
     headline["l_alpha_max"], headline["l_tolerance"] = L_ALPHA_MAX, L_TOLERANCE
-    runs = landscape_runs(table)
+    runs = landscape_runs(table, (("model", None), ("n_train", "N")))
     summary = {"dataset": f"LSTM: {datasets['lstm']}; GCN: {datasets['gcn']}", "headline": headline,
                "runs": {label: run_summary(frame) for label, frame in runs.items()}}
     figures = {}

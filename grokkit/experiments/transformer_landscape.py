@@ -27,8 +27,7 @@ from grokkit import ModularTransformer
 from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, run_summary
-from grokkit.experiments.mnist_messiness_landscape import landscape_runs
+from grokkit.experiments._common import data_seed, landscape_runs, run_summary
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
 #: Best reduced test accuracy at which a train fraction counts as generalising.
@@ -114,7 +113,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         **lu_shape(table),
         "points_converged": f"{int(table['converged'].sum())} of {len(table)}",
     }
-    runs = landscape_runs(table, "train_fraction", "f")
+    runs = landscape_runs(table, (("train_fraction", "f"),))
     summary = {"dataset": f"modular addition, p = {p}, pool {POOL_FRACTION:.0%} of {p * p} pairs, "
                           f"{len(X_test)} test pairs",
                "headline": headline, "runs": {label: run_summary(frame) for label, frame in runs.items()}}

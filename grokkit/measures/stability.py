@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from grokkit._validation import check_bool
+from grokkit.losses import stablemax_s
 from grokkit.measures._capture import as_module_tensor, evaluation
 from grokkit.measures.registry import measure
 from grokkit.measures.sharpness import _loss_function
@@ -52,11 +53,6 @@ def _resolve_dtype(dtype: Any, default: torch.dtype) -> torch.dtype:
 #: normaliser of its own, so a softmax read-out of its outputs is evaluated).
 SOFTMAX_LOSSES = ("cross_entropy", "bce", "mse")
 COLLAPSE_LOSSES = (*SOFTMAX_LOSSES, "stablemax")
-
-
-def _stablemax_s(z: torch.Tensor) -> torch.Tensor:
-    """s(x) = x + 1 (x >= 0), 1/(1 - x) (x < 0), in z's own dtype (each branch clamped to its half)."""
-    return torch.where(z >= 0, z.clamp(min=0) + 1, 1 / (1 - z.clamp(max=0)))
 
 
 @measure(needs=("X", "y", "logits"), task_keys=("loss",))
@@ -169,7 +165,7 @@ def softmax_collapse(
     if z.shape[0] == 0:
         raise ValueError("softmax_collapse needs at least one sample.")
     if loss == "stablemax":
-        s = _stablemax_s(z)
+        s = stablemax_s(z)
         label_term = s.gather(1, labels[:, None]).squeeze(1)
         others = s.scatter(1, labels[:, None], 0).sum(dim=1)
         collapsed = (label_term + others) == label_term
