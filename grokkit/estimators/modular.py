@@ -29,6 +29,7 @@ from grokkit.estimators.params import (
     Satisfies,
     as_sizes,
 )
+from grokkit.measures._capture import hidden_modules
 from grokkit.models.mlp import ACTIVATIONS
 from grokkit.models.onehot_mlp import OneHotPairMLP
 from grokkit.models.transformer import ModularTransformerNet
@@ -49,7 +50,60 @@ _MODULAR_DOC = """
         Weight of Tan & Huang's abelian test as a loss (§5.1, Fig. 10): adds
         ``abelian_penalty · mean‖f(a, b) − f(b, a)‖²/p`` (mean squared difference
         of the logits of each pair and its swap), one extra forward per step.
+    barlow_penalty : float, default=0.0
+        Weight of a Barlow Twins loss (Zbontar et al. 2021) between the two views
+        (a, b) and (b, a) of each pair, Tan & Huang's second regulariser of App. A,
+        Fig. 14: adds ``barlow_penalty · L_BT`` with
+        ``L_BT = Σ_i (1 − C_ii)² + barlow_off_diagonal · Σ_{i≠j} C_ij²``, where
+        ``C = Z̃₁ᵀ Z̃₂ / n`` is the cross-correlation of the batch-standardised
+        embeddings (each feature minus its batch mean, over its batch standard
+        deviation) of the two views; see :func:`barlow_twins_loss`. The embedding
+        is the output of the last hidden layer (``act1`` of the one-hot MLP; the
+        MLP activation at the read-out position of the transformer). One extra
+        forward of both views per step.
+    barlow_off_diagonal : float, default=0.005
+        λ_off of ``L_BT``, the weight of the redundancy-reduction (off-diagonal)
+        term; 0.005 is Zbontar et al.'s.
 """
+
+
+def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, off_diagonal: float) -> torch.Tensor:
+    r"""Barlow Twins loss of two views' embeddings (Zbontar et al. 2021; Tan & Huang App. A, Fig. 14).
+
+    .. math::
+        \tilde z_{k,i} = \frac{z_{k,i} - \bar z_i}{\sqrt{\operatorname{var}(z_i) + \epsilon}},
+        \qquad C = \frac{1}{n}\tilde Z_1^\top \tilde Z_2,
+        \qquad \mathcal L_{BT} = \sum_i (1 - C_{ii})^2 + \lambda_{\text{off}}\sum_{i \ne j} C_{ij}^2
+
+    with the batch mean and (biased) batch variance of each feature of each view,
+    and :math:`\epsilon` the machine epsilon of the dtype (BatchNorm's guard: a
+    feature that is constant over the batch, e.g. a dead ReLU unit, standardises
+    to 0 instead of NaN). :math:`C_{ii} = 1` when feature ``i`` is the same in both
+    views up to an affine map, so the first term asks the embedding of (a, b) to
+    equal that of (b, a) (the commutative law) and the second decorrelates the
+    features.
+
+    Parameters
+    ----------
+    z1, z2 : Tensor of shape (n, d)
+        Embeddings of the two views of the same ``n`` samples, in the same order.
+    off_diagonal : float
+        :math:`\lambda_{\text{off}} \ge 0`.
+
+    Returns
+    -------
+    Tensor
+        0-d, in ``z1``'s dtype, with the autograd graph kept.
+    """
+    eps = torch.finfo(z1.dtype).eps
+
+    def standardise(z: torch.Tensor) -> torch.Tensor:
+        return (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0, unbiased=False) + eps)
+
+    correlation = standardise(z1).T @ standardise(z2) / z1.shape[0]
+    diagonal = torch.diagonal(correlation)
+    off = correlation.pow(2).sum() - diagonal.pow(2).sum()
+    return (1 - diagonal).pow(2).sum() + off_diagonal * off
 
 
 class _ModularClassifier(GrokClassifier):
@@ -60,6 +114,8 @@ class _ModularClassifier(GrokClassifier):
         "p": Param(97, (Interval(Integral, 2, None, closed="left"),)),
         "operation": Param("add", (Satisfies(_known_operation, "a name of grokkit.datasets.OPERATIONS"),)),
         "abelian_penalty": Param(0.0, (Interval(Real, 0, np.inf, closed="left"),)),
+        "barlow_penalty": Param(0.0, (Interval(Real, 0, np.inf, closed="left"),)),
+        "barlow_off_diagonal": Param(0.005, (Interval(Real, 0, np.inf, closed="left"),)),
     }
     _defaults = {"betas": (0.9, 0.98), "batch_size": -1}
 
@@ -110,7 +166,22 @@ class _ModularClassifier(GrokClassifier):
         if training and self.abelian_penalty and X is not None:
             swapped = self.module_(X.flip(1))
             loss = loss + self.abelian_penalty * (y_pred - swapped).pow(2).mean()
+        if training and self.barlow_penalty and X is not None:
+            forward, swapped = self._embedding(torch.cat([X, X.flip(1)])).chunk(2)
+            loss = loss + self.barlow_penalty * barlow_twins_loss(forward, swapped, self.barlow_off_diagonal)
         return loss
+
+    def _embedding(self, X: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's output on ``X``, with its graph (at the last position for a sequence)."""
+        name, layer = list(hidden_modules(self.module_).items())[-1]
+        store: dict[str, torch.Tensor] = {}
+        handle = layer.register_forward_hook(lambda _module, _inputs, out: store.__setitem__(name, out))
+        try:
+            self.module_(X)
+        finally:
+            handle.remove()
+        out = store[name]
+        return out[:, -1] if out.dim() == 3 else out.reshape(len(X), -1)
 
 
 class ModularMLPClassifier(MLPParams, _ModularClassifier):

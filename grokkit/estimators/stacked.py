@@ -58,7 +58,7 @@ def why_not_stackable(estimator: Any, varying: Sequence[str]) -> str | None:
     params = estimator.get_params(deep=False)
     if params.get("optimizer") != "adamw":
         return f"optimizer={params.get('optimizer')!r} (the stacked step is AdamW's)"
-    for key in ("mi_penalty", "abelian_penalty"):
+    for key in ("mi_penalty", "abelian_penalty", "barlow_penalty"):
         if params.get(key):
             return f"{key} is not computed on stacked runs"
     for key in ("grokfast", "checkpoint_dir"):

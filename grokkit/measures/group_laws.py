@@ -32,7 +32,7 @@ from grokkit.datasets.modular import (
     resolve_operation,
     validate_pairs,
 )
-from grokkit.measures._capture import as_module_tensor, evaluation
+from grokkit.measures._capture import as_module_tensor, evaluation, hidden_modules, recording
 from grokkit.measures.registry import measure
 
 #: Operations of grokkit.datasets.modular that are commutative (and therefore
@@ -107,18 +107,33 @@ def _logit_table(evaluated: Any, p: int) -> tuple[torch.Tensor, torch.Tensor] | 
     return None if table is None else (table, covered)
 
 
+def _check_layer(module: nn.Module, layer: Any) -> None:
+    valid = ("logits", *hidden_modules(module))
+    if layer not in valid:
+        raise ValueError(f"layer must be one of {', '.join(map(repr, valid))}; got {layer!r}.")
+
+
 def _commuted_logits(
-    module: nn.Module, p: int, pairs: Any, batch_size: int, evaluated: Any = None
+    module: nn.Module, p: int, pairs: Any, batch_size: int, evaluated: Any = None,
+    layer: str = "logits",
 ) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
     """(logits of (a, b), logits of (b, a)) chunk by chunk, inside evaluation mode.
 
     When ``evaluated`` (the caller's (pairs, logits) parts) covers both orders of
-    every pair, the logits are looked up instead of recomputed.
+    every pair, the logits are looked up instead of recomputed. A hidden ``layer``
+    yields that layer's outputs (flattened per pair) instead of the logits.
     """
     pairs = _upper_pairs(p) if pairs is None else validate_pairs(pairs, p, name="pairs")
     if len(pairs) == 0:
         raise ValueError("pairs must hold at least one pair (a, b); got none.")
     tensor = as_module_tensor(pairs, module)
+    if layer != "logits":
+        with recording(module, {layer: hidden_modules(module)[layer]}) as store:
+            for chunk in _chunks(tensor, batch_size // 2):
+                _logits(module, torch.cat([chunk, chunk.flip(1)]), p)
+                both = store[layer].reshape(2 * len(chunk), -1)
+                yield both[: len(chunk)], both[len(chunk):]
+        return
     known = _logit_table(evaluated, p)
     if known is not None:
         table, covered = known
@@ -224,6 +239,7 @@ def commutativity_distance(
     pairs: Any = None,
     batch_size: int = 2048,
     evaluated: Any = None,
+    layer: str = "logits",
 ) -> float:
     r"""Mean L2 distance between the logits of (a, b) and (b, a) (Tan & Huang §5.2, Fig. 11).
 
@@ -233,12 +249,18 @@ def commutativity_distance(
     default, in the units of the logits. Tan & Huang plot this "abelian test
     on logits" to show that input-noise training reaches a more symmetric
     representation than standard training; unlike :func:`commutativity` it
-    moves before the predicted classes do.
+    moves before the predicted classes do. With ``layer`` a hidden layer,
+    :math:`f` is that layer's output: the "abelian test on embedding" of App. A,
+    Fig. 18.
 
     Parameters
     ----------
     module, p, operation, pairs, batch_size, evaluated
-        As in :func:`commutativity`.
+        As in :func:`commutativity` (``evaluated`` holds logits, so it is used
+        for ``layer="logits"`` only).
+    layer : str, default="logits"
+        ``"logits"`` or a hidden layer of :func:`grokkit.measures.hidden_modules`
+        (``"act1"`` for the one-hot MLP, ``"blocks.0.mlp.act"`` for the transformer).
 
     Returns
     -------
@@ -247,10 +269,11 @@ def commutativity_distance(
     """
     p, operation = _check_task(p, operation, batch_size)
     _require(operation, COMMUTATIVE, "commutativity")
+    _check_layer(module, layer)
     total = 0.0
     count = 0
     with evaluation(module):
-        for forward, swapped in _commuted_logits(module, p, pairs, batch_size, evaluated):
+        for forward, swapped in _commuted_logits(module, p, pairs, batch_size, evaluated, layer):
             difference = (forward - swapped).double()
             total += float(torch.linalg.vector_norm(difference, dim=1).sum())
             count += len(forward)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from grokkit._validation import check_number
-from grokkit.measures._capture import as_module_tensor, capture, evaluation
+from grokkit.measures._capture import as_module_tensor, capture, evaluation, hidden_modules, recording
 from grokkit.measures.registry import measure
 
 
@@ -168,7 +168,24 @@ def _matrix_mutual_information_torch(
     )
 
 
-def matrix_entropy(Z: Any, order: float = 1) -> float:
+KERNELS = ("cosine", "covariance")
+
+
+def _covariance_entropy_torch(Z: torch.Tensor, order: float = 1.0) -> torch.Tensor:
+    """:math:`H_\\alpha(\\Sigma/\\operatorname{tr}\\Sigma)` of the feature covariance of ``Z``; 0 if constant.
+
+    Uses the smaller of :math:`Z_c^\\top Z_c` and :math:`Z_c Z_c^\\top` (same non-zero spectrum). A
+    representation whose centred rows are rounding noise (below ``n·eps·‖Z‖_F``) counts as constant.
+    """
+    centred = Z - Z.mean(dim=0, keepdim=True)
+    floor = Z.shape[0] * torch.finfo(Z.dtype).eps * torch.linalg.matrix_norm(Z)
+    if float(torch.linalg.matrix_norm(centred)) <= float(floor):
+        return Z.new_zeros(())
+    gram = centred.T @ centred if centred.shape[1] < centred.shape[0] else centred @ centred.T
+    return _density_entropy(gram, order)
+
+
+def matrix_entropy(Z: Any, order: float = 1, kernel: str = "cosine") -> float:
     r"""Matrix-based Rényi entropy of a representation (Tan & Huang Def. 2.1).
 
     .. math::
@@ -190,6 +207,13 @@ def matrix_entropy(Z: Any, order: float = 1) -> float:
     order : float, default=1
         :math:`\alpha > 0`; 1 is the von Neumann entropy used throughout the paper,
         2 is :math:`-\log\|R/n\|_F^2` (the case of its §4.2 analysis).
+    kernel : {"cosine", "covariance"}, default="cosine"
+        ``"cosine"``: :math:`R` as above (Def. 2.1). ``"covariance"``: the
+        *covariance entropy* of Tan & Huang Fig. 21,
+        :math:`H_\alpha(\Sigma/\operatorname{tr}\Sigma)` with
+        :math:`\Sigma = Z_c^\top Z_c/n` the covariance of the centred features
+        (columns); it ranges from 0 (one direction of variance, or a constant
+        representation) to :math:`\log\min(n - 1, d)`.
 
     Returns
     -------
@@ -201,10 +225,16 @@ def matrix_entropy(Z: Any, order: float = 1) -> float:
     >>> import numpy as np
     >>> round(matrix_entropy(np.eye(4)), 6) == round(float(np.log(4)), 6)
     True
+    >>> round(matrix_entropy(np.eye(4), kernel="covariance"), 6) == round(float(np.log(3)), 6)
+    True
     """
     order = _check_order(order)
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}; got {kernel!r}.")
     Z = _as_representation(Z, "Z")
     with torch.no_grad():
+        if kernel == "covariance":
+            return float(_covariance_entropy_torch(Z, order))
         return float(_matrix_entropy_torch(Z, order))
 
 
@@ -321,17 +351,37 @@ def _check_sigma(sigma: Any, *, positive: bool = False) -> None:
         raise ValueError(f"sigma must be finite; got {sigma!r}.")
 
 
+def _check_layer(module: nn.Module, layer: Any) -> None:
+    """``layer`` must be ``"input"``, ``"logits"`` or a hidden layer of ``module``."""
+    valid = ("input", "logits", *hidden_modules(module))
+    if layer not in valid:
+        raise ValueError(f"layer must be one of {', '.join(map(repr, valid))}; got {layer!r}.")
+
+
+def _layer_output(module: nn.Module, inputs: torch.Tensor, layer: str) -> torch.Tensor:
+    """The representation of ``inputs`` at ``layer``: the inputs, a hidden layer's output or the logits."""
+    if layer == "input":
+        return inputs
+    if layer == "logits":
+        return module(inputs)
+    with recording(module, {layer: hidden_modules(module)[layer]}) as store:
+        module(inputs)
+    return store[layer]
+
+
 def _perturbed(module: nn.Module, X: Any, sigma: Any, n_samples: Any, order: Any, random_state: Any,
-               positive_sigma: bool = False) -> tuple[float, tuple[torch.Tensor, ...]]:
+               positive_sigma: bool = False, layer: str = "logits") -> tuple[float, tuple[torch.Tensor, ...]]:
     """The argument checks and the clean/noisy forward shared by PMI, PE, MID and ED.
 
-    Returns the checked order and (inputs, outputs, noisy inputs, noisy outputs).
+    Returns the checked order and (inputs, outputs, noisy inputs, noisy outputs), the outputs read
+    at ``layer``.
     """
     _check_sigma(sigma, positive=positive_sigma)
     order = _check_order(order)
     _check_subsample_params(n_samples, random_state)
+    _check_layer(module, layer)
     return order, _input_and_outputs(module, X, sigma=sigma, n_samples=n_samples,
-                                     random_state=random_state)
+                                     random_state=random_state, layer=layer)
 
 
 def _input_and_outputs(
@@ -341,12 +391,14 @@ def _input_and_outputs(
     sigma: float,
     n_samples: int | None,
     random_state: int,
+    layer: str = "logits",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Clean and perturbed inputs of a seeded subsample, and the module's outputs on both.
 
     Returns ``(inputs, outputs, perturbed_inputs, perturbed_outputs)``, each flattened
-    to (n, -1). The noise is drawn on the CPU from ``random_state``, so the same
-    seed perturbs the same rows by the same amount on every call and device.
+    to (n, -1); the outputs are read at ``layer`` (see :func:`_layer_output`). The noise is
+    drawn on the CPU from ``random_state``, so the same seed perturbs the same rows by the same
+    amount on every call and device.
     """
     X = as_module_tensor(X, module)
     if X.dim() < 2 or X.shape[0] < 2:
@@ -366,8 +418,8 @@ def _input_and_outputs(
         noise = torch.randn(clean.shape, generator=generator, dtype=torch.float64)
         perturbed = clean + (sigma * noise).to(device=clean.device, dtype=clean.dtype)
     with evaluation(module):
-        outputs = module(clean)
-        perturbed_outputs = outputs if sigma == 0 else module(perturbed)
+        outputs = _layer_output(module, clean, layer)
+        perturbed_outputs = outputs if sigma == 0 else _layer_output(module, perturbed, layer)
 
     def flat(tensor: torch.Tensor) -> torch.Tensor:
         return tensor.reshape(tensor.shape[0], -1).to(torch.float64)
@@ -434,8 +486,9 @@ def perturb_entropy(
     n_samples: int | None = 512,
     order: float = 1,
     random_state: int = 0,
+    layer: str = "logits",
 ) -> float:
-    r"""PE: matrix entropy of the logit layer under input noise.
+    r"""PE: matrix entropy of the logit layer (or another layer) under input noise.
 
     Tan & Huang Def. 4.2:
 
@@ -443,19 +496,25 @@ def perturb_entropy(
               \qquad \Delta \sim \mathcal{N}(0, \sigma^2 I)
 
     with :math:`H_\alpha` of :func:`matrix_entropy`. Tan & Huang find PE changes
-    sharply exactly at grokking (§4.1, Fig. 5).
+    sharply exactly at grokking (§4.1, Fig. 5); App. A, Fig. 17 reads it on the
+    input, embedding and logit layers: ``layer`` replaces :math:`f` by the
+    representation of :math:`X + \Delta` at that layer.
 
     Parameters
     ----------
     module, X, sigma, n_samples, order, random_state
         As in :func:`perturb_mutual_information`.
+    layer : str, default="logits"
+        ``"logits"`` (the module's output, Def. 4.2), ``"input"`` (the perturbed
+        input :math:`X + \Delta` itself) or a hidden layer of
+        :func:`grokkit.measures.hidden_modules` (``"act1"``, ...).
 
     Returns
     -------
     float
         PE in nats.
     """
-    order, (_, _, _, outputs) = _perturbed(module, X, sigma, n_samples, order, random_state)
+    order, (_, _, _, outputs) = _perturbed(module, X, sigma, n_samples, order, random_state, layer=layer)
     with torch.no_grad():
         return float(_matrix_entropy_torch(outputs, order))
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from grokkit._validation import check_number
 from grokkit.measures._capture import capture
+from grokkit.measures.matrix_info import _check_subsample_params, _subsample_indices
 from grokkit.measures.registry import measure
 
 #: Query rows per block of the distance matrix, bounding memory at 4096 x n.
@@ -63,6 +64,8 @@ def nearest_neighbour_accuracy(
     *,
     layer: str | None = None,
     k: int = 1,
+    n_samples: int | None = None,
+    random_state: int = 0,
     activations: Mapping[str, torch.Tensor] | None = None,
     logits: torch.Tensor | None = None,
 ) -> float | dict[str, float]:
@@ -90,6 +93,13 @@ def nearest_neighbour_accuracy(
         ``"logits"``; by default every hidden layer and the logits.
     k : int, default=1
         Number of neighbours, in [1, n_samples - 1].
+    n_samples : int or None, default=None
+        Read a seeded subsample of this many rows of ``X`` (neighbours are
+        searched within it), as :func:`~grokkit.measures.representation_entropy`
+        does: the distance matrix is ``n_samples x n_samples`` instead of
+        ``len(X) x len(X)``. None, or a size above ``len(X)``, uses every row.
+    random_state : int, default=0
+        Seed of the subsample (the same rows at every call).
     activations, logits : optional
         Hidden activations and outputs already captured on ``X`` (the recorder
         passes them); when either is missing the module is run once.
@@ -101,6 +111,7 @@ def nearest_neighbour_accuracy(
         logits under ``"logits"``.
     """
     check_number("k", k, low=1, integer=True)
+    _check_subsample_params(n_samples, random_state)
     if activations is None or logits is None:
         logits, activations = capture(module, X)
     representations = {**activations, "logits": logits}
@@ -108,17 +119,19 @@ def nearest_neighbour_accuracy(
         raise ValueError(
             f"layer must be one of {', '.join(map(repr, representations))}; got {layer!r}."
         )
-    n_samples = logits.shape[0]
-    if n_samples < 2:
-        raise ValueError(f"X must hold at least 2 samples; got {n_samples}.")
-    if k > n_samples - 1:
+    n_total = logits.shape[0]
+    labels = _labels(y, n_total, logits.device)
+    index = torch.as_tensor(_subsample_indices(n_total, n_samples, random_state), device=logits.device)
+    n_rows = len(index)
+    if n_rows < 2:
+        raise ValueError(f"X must hold at least 2 samples; got {n_rows}.")
+    if k > n_rows - 1:
         raise ValueError(
-            f"k must be at most n_samples - 1 = {n_samples - 1} (leave-one-out); got {k}."
+            f"k must be at most n_samples - 1 = {n_rows - 1} (leave-one-out); got {k}."
         )
-    labels = _labels(y, n_samples, logits.device)
     names = [layer] if layer is not None else list(representations)
     out = {
-        name: _leave_one_out_accuracy(representations[name].detach(), labels, int(k))
+        name: _leave_one_out_accuracy(representations[name].detach()[index], labels[index], int(k))
         for name in names
     }
     return out[layer] if layer is not None else out
