@@ -3,7 +3,7 @@
     grokkit list
     grokkit reproduce NAME [--quick | --size {smoke,quick,full}] [--device cuda] [--out DIR] [--seed N]
                            [--seeds N] [--vectorize auto|on|off] [--resume]
-    grokkit fidelity [NAME ...] [--size quick] [--seeds 5] [--out runs/fidelity] [--no-run]
+    grokkit fidelity [NAME ...] [--size quick] [--seeds 5] [--out runs/fidelity] [--no-run] [--docs PATH]
 
 ``python -m grokkit`` is the same command.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder of the reproductions and the table (default runs/fidelity)")
     table.add_argument("--no-run", action="store_true",
                        help="tabulate the finished reproductions in --out only; train nothing")
+    table.add_argument("--docs", default=None, metavar="PATH",
+                       help="also write the RST fidelity page (e.g. docs/fidelity.rst)")
     table.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -65,6 +68,11 @@ def _fidelity(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         check_number("--seed", args.seed, low=0, high=2**32 - 1, integer=True)
         check_number("--seeds", args.seeds, low=1, integer=True)
         check_output_dir("--out", args.out)
+        if args.docs is not None:
+            docs = Path(args.docs)
+            if docs.is_dir() or not docs.parent.is_dir():
+                raise ValueError(f"--docs={args.docs!r} must be a file in an existing folder "
+                                 f"(e.g. docs/fidelity.rst).")
     except (TypeError, ValueError) as exc:
         _error(parser, str(exc))
     from grokkit.experiments import available_experiments
@@ -74,9 +82,11 @@ def _fidelity(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if unknown:
         _error(parser, f"unknown experiment(s) {unknown}. Valid names: {', '.join(available_experiments())}.")
     table = fidelity(args.out, names=args.names or None, size=args.size, seeds=args.seeds, seed=args.seed,
-                     device=args.device, verbose=0 if args.quiet else 1, run=not args.no_run)
-    print(f"wrote {args.out}/fidelity.md and {args.out}/fidelity.csv: "
-          f"{table['experiment'].nunique()} experiments, {len(table)} numbers")
+                     device=args.device, verbose=0 if args.quiet else 1, run=not args.no_run,
+                     docs=args.docs)
+    print(f"wrote {args.out}/fidelity.md and {args.out}/fidelity.csv"
+          + (f" and {args.docs}" if args.docs else "")
+          + f": {table['experiment'].nunique()} experiments, {len(table)} numbers")
     return 0
 
 

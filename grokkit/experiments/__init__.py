@@ -92,6 +92,10 @@ class Experiment:
         ``run(size, seed, device, verbose) -> ExperimentResult``.
     settings : dict
         Human-readable description of each size's setting.
+    verdict : callable, optional
+        ``verdict(headline) -> Verdict``: the headline (one seed's, or the
+        ``--seeds`` intervals) read against the paper's claim, for the fidelity
+        table (:mod:`grokkit.experiments._verdict`).
     """
 
     name: str
@@ -101,6 +105,7 @@ class Experiment:
     reference: Mapping[str, Any]
     run: Callable[..., ExperimentResult]
     settings: Mapping[str, str] = field(default_factory=dict)
+    verdict: Callable[[Mapping[str, Any]], Any] | None = None
 
 
 def _discover() -> dict[str, Experiment]:

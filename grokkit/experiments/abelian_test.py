@@ -16,6 +16,7 @@ from grokkit import ModularMLPClassifier
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 from grokkit.plotting import plot_progress
 
 MEASURES = ("weight_norm", "commutativity", "commutativity_distance")
@@ -70,7 +71,26 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     return ExperimentResult(runs=runs, summary=summary, figures=figures)
 
 
+def verdict(headline: dict) -> Verdict:
+    """Read the headline against the claim (see the module docstring).
+
+    Claim: Fig. 9: commutativity low while memorised, ≥ 0.9 with generalisation; Fig. 10: the loss speeds
+    it up.
+    """
+    low = node(headline, "commutativity_while_memorised_not_generalised")
+    crossing, generalised = headline.get("commutativity_0.9_step"), headline.get("generalization_step")
+    penalty = headline.get("abelian_penalty_generalization_step")
+    follows = (mean(low) < 0.5 and mean(generalised) > 0
+               and abs(mean(crossing) - mean(generalised)) <= 0.25 * mean(generalised))
+    faster = mean(penalty) < mean(generalised)
+    why = (f"commutativity {fmt(low)} while memorised, ≥ 0.9 at step {fmt(crossing)} against test ≥ 0.95 at "
+           f"{fmt(generalised)}; with the abelian loss test ≥ 0.95 at {fmt(penalty)}")
+    label = "reproduced" if follows and faster else "partly" if follows or faster else "not reproduced"
+    return judge(label, why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="abelian_test",
     title="commutativity stays low until the network groks modular addition",
     paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §5",

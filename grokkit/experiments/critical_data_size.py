@@ -35,6 +35,7 @@ from grokkit import GrokMLPClassifier
 from grokkit.callbacks import StopWhenGrokked
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, data_seed, fit_run, pyplot, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node, reached
 from grokkit.progress import grokking_summary
 
 TRAIN_LEVEL = 0.99
@@ -259,7 +260,22 @@ def plot_time_vs_size(times: pd.DataFrame, estimates: dict[str, dict[str, Any]],
     return fig
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Fig. 3e: steps to the test level grow as N falls, and below a critical N it is never reached."""
+    steps = {int(float(n)): v for n, v in (node(headline, "steps_to_test_level_by_n") or {}).items()}
+    everywhere = [n for n in sorted(steps) if reached(steps[n])[0] == reached(steps[n])[1]]
+    never = [n for n in sorted(steps) if reached(steps[n])[0] == 0]
+    bracket = bool(never and everywhere) and max(never) < min(everywhere)
+    slower = len(everywhere) >= 2 and mean(steps[min(everywhere)]) > mean(steps[max(everywhere)])
+    level = mean(node(headline, "levels.test_acc"))
+    why = f"steps to test {level:g}: " + "; ".join(f"N {n}: {fmt(steps[n])}" for n in sorted(steps))
+    label = "reproduced" if bracket and slower else "partly" if bracket or slower else "not reproduced"
+    return judge(label, why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="critical_data_size",
     title="time to generalise against training size N diverges at a critical data size (MNIST, α = 8)",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4",

@@ -72,6 +72,7 @@ from grokkit.callbacks import StopWhenGrokked
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import current_checkpoints, fit_run, over_seeds, run_summary, seed_executors
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 from grokkit.plotting import plot_seed_bands
 from grokkit.sweep import seed_interval
 
@@ -261,7 +262,35 @@ def run(size: str, seed: int, device: str, verbose: int, seeds: Sequence[int] | 
                             tables={"controls": table})
 
 
+
+#: What each control's paper claims against plain AdamW (wd 0.1): generalises sooner, or later / not at all.
+CLAIMS = {"wd_2": "sooner", "alpha8_zero_last": "later", "constrained_norm": "sooner",
+          "input_noise": "sooner",
+          "abelian_penalty": "sooner", "mi_penalty": "sooner", "grokfast_ema": "sooner",
+          "grokfast_ma": "sooner", "stablemax": "sooner", "orthoadamw": "sooner",
+          "stablemax_orthoadamw": "sooner"}
+
+
+def verdict(headline: dict) -> Verdict:
+    """Each control against its paper's claim (sooner or later than plain AdamW); the share that hold."""
+    speedups = node(headline, "speedup_vs_plain") or {}
+    held, failed = [], []
+    for control, claim in CLAIMS.items():
+        if control not in speedups:
+            continue
+        speedup = mean(speedups[control])
+        holds = speedup > 1 if claim == "sooner" else not speedup >= 1
+        (held if holds else failed).append(f"{control} {fmt(speedups[control])}×")
+    total = len(held) + len(failed)
+    why = (f"{len(held)} of {total} controls as their papers claim ({', '.join(held) or 'none'}); "
+           f"not: {', '.join(failed) or 'none'} (speed-up against plain, '—' when never within the budget)")
+    why = why.replace("never×", "—")
+    label = "reproduced" if total and not failed else "partly" if 2 * len(held) >= total else "not reproduced"
+    return judge(label, why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="degrokking_benchmark",
     title="every grokking control (weight decay, α, norm, noise, penalties, Grokfast, StableMax, ⊥AdamW) "
           "on one modular-addition task, over seeds",

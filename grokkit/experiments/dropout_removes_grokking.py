@@ -11,6 +11,7 @@ from __future__ import annotations
 from grokkit import GrokMLPClassifier
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, image_data, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean
 from grokkit.plotting import plot_progress
 
 MEASURES = ("weight_norm", "activation_sparsity", "weight_entropy", "circuit_complexity")
@@ -62,7 +63,22 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     return ExperimentResult(runs=runs, summary=summary, figures=figures)
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Golechha Fig. 3: without dropout test lags train (a delay); with dropout 0.3 they rise together."""
+    plain, dropped = headline.get("no_dropout_ratio"), headline.get("dropout_ratio")
+    delay = mean(plain) >= 2
+    removed = mean(dropped) <= 1.5
+    why = (f"generalisation/memorisation step ratio {fmt(plain)} without dropout, {fmt(dropped)} with it; "
+           f"final test {fmt(headline.get('no_dropout_final_test_acc'))} and "
+           f"{fmt(headline.get('dropout_final_test_acc'))}")
+    if delay and removed:
+        return judge("reproduced", why)
+    return judge("partly" if mean(dropped) < mean(plain) else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="dropout_removes_grokking",
     title="dropout 0.3 makes test accuracy follow train accuracy: no delayed generalisation",
     paper="Golechha, Progress Measures for Grokking on Real-world Datasets, App. C",

@@ -33,6 +33,7 @@ from grokkit.datasets import make_modular
 from grokkit.datasets.modular import all_pairs
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, fit_run, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, reached
 from grokkit.measures.fourier import (
     embedding_fourier_norms,
     excluded_loss,
@@ -222,7 +223,24 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                             tables=tables)
 
 
+def verdict(headline: dict) -> Verdict:
+    """Read the headline against the claim (see the module docstring).
+
+    Claim: Nanda: a few key frequencies; excluded loss rises during circuit formation; cleanup ends with
+    test loss low.
+    """
+    keys = headline.get("n_key_frequencies")
+    growth = headline.get("excluded_loss_growth_during_circuit_formation")
+    cleanup, test = headline.get("cleanup_test_loss_below_1pct_of_peak_epoch"), headline.get("final_test_acc")
+    checks = [mean(test) >= 0.95, mean(growth) > 0, reached(cleanup)[0] > 0, 0 < mean(keys) <= 10]
+    why = (f"final test {fmt(test)}; {fmt(keys)} key frequencies (paper 5); excluded loss grows by "
+           f"{fmt(growth)} "
+           f"during circuit formation; cleanup (test loss < 1 % of its peak) at epoch {fmt(cleanup)}")
+    return judge("reproduced" if all(checks) else "partly" if checks[0] else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="fourier_progress_measures",
     title="Nanda's Fourier progress measures: memorisation, circuit formation, cleanup",
     paper="Nanda, Chan, Lieberum, Smith & Steinhardt, Progress measures for grokking via "

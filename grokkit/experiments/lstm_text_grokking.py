@@ -23,6 +23,7 @@ from grokkit._threads import torch_threads
 from grokkit.datasets import make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, mean
 from grokkit.plotting import plot_progress
 from grokkit.text import TextSequencer
 
@@ -105,7 +106,24 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     return ExperimentResult(runs=runs, summary=summary, figures=figures)
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Omnigrok Fig. 4d: at α 6 test accuracy rises after the fit (weak grokking); at α 1 it peaks early."""
+    rise = mean(headline.get("alpha6_test_peak_acc")) - mean(headline.get("alpha6_test_acc_at_train_100"))
+    after = fraction(headline.get("alpha6_peak_after_train_fit"))
+    early = mean(headline.get("alpha1_test_peak_epoch")) < mean(headline.get("alpha6_test_peak_epoch"))
+    why = (f"α 6: test {fmt(headline.get('alpha6_test_acc_at_train_100'))} at the fit (epoch "
+           f"{fmt(headline.get('alpha6_train_100_epoch'))}), peak "
+           f"{fmt(headline.get('alpha6_test_peak_acc'))} at "
+           f"epoch {fmt(headline.get('alpha6_test_peak_epoch'))}; α 1: peak "
+           f"{fmt(headline.get('alpha1_test_peak_acc'))} at epoch "
+           f"{fmt(headline.get('alpha1_test_peak_epoch'))}")
+    weak = after == 1 and rise >= 0.05
+    return judge("reproduced" if weak and early else "partly" if weak or rise > 0 else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="lstm_text_grokking",
     title="LSTM on 1 000 reviews: α = 6 + weight decay delays generalisation (weak grokking)",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from grokkit import GrokMLPClassifier
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, image_data, run_summary, test_acc_at
+from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, mean
 from grokkit.plotting import plot_progress
 
 SETTINGS = {
@@ -70,7 +71,23 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     return ExperimentResult(runs=runs, summary=summary, figures=figures)
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Omnigrok Fig. 3d: α 8 + weight decay fits first and generalises much later; α 1 generalises early."""
+    grokked = fraction(headline.get("alpha8_grokked"))
+    late, early = headline.get("alpha8_generalization_step"), headline.get("alpha1_generalization_step")
+    why = (f"α 8: fit at step {fmt(headline.get('alpha8_memorization_step'))} with test "
+           f"{fmt(headline.get('alpha8_test_acc_at_memorization'))}, test ≥ 0.9 at {fmt(late)} (final "
+           f"{fmt(headline.get('alpha8_final_test_acc'))}; grokked in "
+           f"{fmt(headline.get('alpha8_grokked'))}); "
+           f"α 1: test ≥ 0.9 at {fmt(early)}")
+    if grokked == 1 and mean(early) < mean(late):
+        return judge("reproduced", why)
+    return judge("partly" if grokked > 0 else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="mnist_alpha_grokking",
     title="α = 8 initialisation + weight decay delays generalisation on MNIST/digits",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4",

@@ -36,6 +36,7 @@ from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary, test_acc_at
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node, reached
 from grokkit.plotting import plot_landscape_heatmap, plot_lu, plot_progress
 
 #: A reduced test accuracy within this of the best over α counts as inside the Goldilocks zone.
@@ -194,7 +195,27 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+def verdict(headline: dict) -> Verdict:
+    """Read the headline against the claim (see the module docstring).
+
+    Claim: Fig. 11: CE's Goldilocks zone is broader than MSE's; Fig. 12: at α 100 test plateaus, then
+    rises late.
+    """
+    broader = headline.get("fig11_ce_minus_mse_width_at_smallest_n")
+    rise = headline.get("fig12_late_rise_step")
+    gain = mean(headline.get("fig12_best_test_acc")) - mean(headline.get("fig12_test_acc_at_memorization"))
+    checks = [mean(broader) > 0, reached(rise)[0] > 0 and gain >= 0.1]
+    why = (f"Fig. 11: CE minus MSE Goldilocks width {fmt(broader)} decades; Fig. 12: test "
+           f"{fmt(headline.get('fig12_test_acc_at_memorization'))} at memorisation, late rise at step "
+           f"{fmt(rise)}, "
+           f"best {fmt(headline.get('fig12_best_test_acc'))}")
+    if not checks[0] and node(headline, "fig11_ce_minus_mse_width_at_smallest_n") is None:
+        why += " (the Fig. 11 landscape was not run at this size)"
+    return judge("reproduced" if all(checks) else "partly" if any(checks) else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="mnist_cross_entropy",
     title="MNIST with cross-entropy: LU still holds, a broader Goldilocks zone, grokking at α = 100",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), App. E",

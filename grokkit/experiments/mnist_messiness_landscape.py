@@ -40,6 +40,7 @@ from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, landscape_runs, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
 MESSINESS = {"smoke": (0.0, 1.0), "quick": (0.0, 0.25, 0.5, 0.75, 1.0),
@@ -172,7 +173,23 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                             tables={"landscape": table.set_index(["messiness", "alpha"])})
 
 
+def verdict(headline: dict) -> Verdict:
+    """Read the headline against the claim (see the module docstring).
+
+    Claim: Fig. 8: on MNIST both reduced losses depend weakly on the messiness m (less than on the weight
+    norm).
+    """
+    keys = ("train_loss_decades_over_m", "train_loss_decades_over_alpha", "test_loss_decades_over_m",
+            "test_loss_decades_over_alpha")
+    train_m, train_a, test_m, test_a = (headline.get(k) for k in keys)
+    checks = [mean(train_m) < mean(train_a), mean(test_m) < mean(test_a)]
+    why = (f"over m the train loss spans {fmt(train_m)} decades (over α {fmt(train_a)}), the test loss "
+           f"{fmt(test_m)} (over α {fmt(test_a)}); points converged: {fmt(headline.get('points_converged'))}")
+    return judge("reproduced" if all(checks) else "partly" if any(checks) else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="mnist_messiness_landscape",
     title="MNIST (w, m) landscape: train and test loss depend weakly on representation messiness",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §5.2",

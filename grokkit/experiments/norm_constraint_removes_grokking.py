@@ -17,6 +17,7 @@ from grokkit import GrokMLPClassifier, ModularTransformer
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, data_seed, fit_run, image_data, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, mean
 
 SETTINGS = {
     "smoke": "digits 300 train, 32-32 MLP, MSE, 30 epochs; α 8 wd 0.1 vs α 0.8 constant norm wd 0",
@@ -80,7 +81,23 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     return ExperimentResult(runs=runs, summary=summary, figures=figures)
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Omnigrok Fig. 7b: at a constant weight norm train and test rise together (the delay is gone)."""
+    standard = fraction(headline.get("standard_grokked"))
+    constrained = fraction(headline.get("constrained_grokked"))
+    why = (f"generalisation/memorisation ratio {fmt(headline.get('standard_ratio'))} standard, "
+           f"{fmt(headline.get('constrained_ratio'))} at constant norm (final test "
+           f"{fmt(headline.get('constrained_final_test_acc'))}, norm drift "
+           f"{fmt(headline.get('constrained_norm_relative_drift'))})")
+    if standard == 1 and constrained == 0:
+        return judge("reproduced", why)
+    ratio_less = mean(headline.get("constrained_ratio")) < mean(headline.get("standard_ratio"))
+    return judge("partly" if ratio_less else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="norm_constraint_removes_grokking",
     title="training at a constant small weight norm makes train and test accuracy rise together",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §5",

@@ -38,6 +38,7 @@ from grokkit import ModularMLPClassifier
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, fit_run, log_x, pyplot, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 from grokkit.measures.matrix_info import (
     entropy_difference,
     mutual_information_difference,
@@ -244,7 +245,33 @@ def _figure(progress: pd.DataFrame, measures: tuple[str, ...], title: str, memor
     return fig
 
 
+def verdict(headline: dict) -> Verdict:
+    """Read the headline against the claim (see the module docstring).
+
+    Claim: Sharpness falls; PMI/PE/MID/ED change fastest at the test jump; associativity is learned only
+    at grokking.
+    """
+    generalised = mean(headline.get("generalization_step_test_0.95"))
+    window = max(100.0, 0.1 * generalised) if generalised > 0 else 0.0
+    near = [m for m in ("pmi", "pe", "mid", "ed") if generalised > 0
+            and abs(mean(node(headline, f"{m}.steps_from_test_acc_jump"))) <= window]
+    falls = mean(node(headline, "sharpness.final")) < mean(node(headline, "sharpness.at_memorization"))
+    law = (mean(node(headline, "associativity.at_memorization")) < 0.5
+           and mean(node(headline, "associativity.final")) > 0.9)
+    checks = [falls, len(near) >= 3, law]
+    why = (f"sharpness {fmt(node(headline, 'sharpness.at_memorization'))} at memorisation → "
+           f"{fmt(node(headline, 'sharpness.final'))}; fastest change within {window:g} steps of the test "
+           "jump: "
+           f"{', '.join(near) or 'none'} of PMI, PE, MID, ED (steps from the jump: "
+           + ", ".join(f"{m} {fmt(node(headline, m + '.steps_from_test_acc_jump'))}"
+                       for m in ("pmi", "pe", "mid", "ed"))
+           + f"); associativity {fmt(node(headline, 'associativity.at_memorization'))} → "
+           f"{fmt(node(headline, 'associativity.final'))}")
+    return judge("reproduced" if all(checks) else "partly" if sum(checks) >= 2 else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="robustness_measures_at_grokking",
     title="sharpness falls, and PMI/PE/MID/ED and the group-law tests change when the network groks",
     paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §3.1, §4, App. A",

@@ -36,6 +36,7 @@ from grokkit.analysis.subnetwork import synergistic_subnetwork
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, pyplot, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 from grokkit.experiments.synergy_across_weight_decay_and_alpha import (
     ALPHA_RUN,
     synergy_peak,
@@ -128,7 +129,19 @@ def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list
     return fig
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Clauw Figs 6–7: the synergistic sub-network, retrained alone, generalises (test ≥ 0.9)."""
+    runs = [k for k, v in headline.items() if isinstance(v, dict) and "subnetwork" in v]
+    groks = [k for k in runs if mean(node(headline, f"{k}.subnetwork.final_test_acc")) >= 0.9]
+    why = "; ".join(f"{k}: sub-network {fmt(node(headline, k + '.subnetwork.final_test_acc'))}, inverse "
+                    f"{fmt(node(headline, k + '.inverse.final_test_acc'))}" for k in runs)
+    label = "reproduced" if runs and len(groks) == len(runs) else "partly" if groks else "not reproduced"
+    return judge(label, f"final test accuracy retrained alone: {why}")
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="synergistic_subnetwork_retraining",
     title="the most synergistic sub-network at the emergence phase, retrained alone, groks; its inverse less",
     paper="Clauw, Stramaglia & Marinazzo, Information-theoretic progress measures reveal grokking "

@@ -20,6 +20,7 @@ from grokkit.analysis import OInformationAnalyzer
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, fit_run, log_x, pyplot, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, node, reached
 
 SETTINGS = {
     "smoke": "p 23, 40 % of pairs, 48 hidden, wd 0.1 only, 100 steps, checkpoint every 20, 4 bins",
@@ -106,7 +107,22 @@ def _figure(runs: dict[str, pd.DataFrame]):
     return fig
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Clauw Figs 2–3: in every run that generalises the synergy peak comes before generalisation."""
+    runs = [k for k, v in headline.items() if isinstance(v, dict) and "synergy_peak_step" in v]
+    grokked = [k for k in runs if reached(node(headline, f"{k}.generalization_step_test_0.95"))[0]]
+    first = [fraction(node(headline, f"{k}.synergy_peak_before_generalization")) for k in grokked]
+    why = "; ".join(f"{k}: peak at step {fmt(node(headline, k + '.synergy_peak_step'))} "
+                    f"({fmt(node(headline, k + '.synergy_peak_bits'))} bits), test ≥ 0.95 at "
+                    f"{fmt(node(headline, k + '.generalization_step_test_0.95'))}" for k in runs)
+    if grokked and all(f == 1 for f in first):
+        return judge("reproduced", why)
+    return judge("partly" if any(f > 0 for f in first) else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="synergy_redundancy_phases",
     title="an early synergy peak among hidden neurons precedes generalisation on modular addition",
     paper="Clauw, Stramaglia & Marinazzo, Information-theoretic progress measures reveal grokking "

@@ -20,6 +20,7 @@ from grokkit.datasets import make_teacher_student
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, run_summary
 from grokkit.experiments._seeds import aggregate_headline, combine_runs, seed_band_figure
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, reached
 from grokkit.plotting import plot_progress
 
 #: Accuracy levels read from the curves: train fitted / test generalised.
@@ -123,7 +124,22 @@ def _headline(size: str, runs: dict) -> tuple[dict, dict]:
     return headline, summaries
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Omnigrok Fig. 2b: γ 0 never generalises, a small γ generalises late, a large γ fast."""
+    never, late, fast = (headline.get(k) for k in ("no_wd_generalization_step",
+                                                   "small_wd_generalization_step",
+                                                   "large_wd_generalization_step"))
+    ordered = reached(late)[0] > 0 and mean(fast) < mean(late)
+    why = (f"steps to the test level: γ 0 {fmt(never)}, γ {fmt(headline.get('small_wd'))} {fmt(late)}, "
+           f"γ {fmt(headline.get('large_wd'))} {fmt(fast)}")
+    if ordered and reached(never)[0] == 0:
+        return judge("reproduced", why)
+    return judge("partly" if ordered else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="teacher_student_weight_decay",
     title="teacher–student: no weight decay never generalises, small γ groks late, large γ fast",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §3",

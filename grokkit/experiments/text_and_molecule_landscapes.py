@@ -59,6 +59,7 @@ from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import load_imdb, load_qm9, make_molecular_graphs, make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, landscape_runs, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, node
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 from grokkit.text import TextSequencer
 
@@ -322,7 +323,34 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                             tables={"landscape": table.set_index(["model", "n_train", "alpha"])})
 
 
+def verdict(headline: dict) -> Verdict:
+    """Read the headline against the claim (see the module docstring).
+
+    Claim: Omnigrok Figs 4–5: at the small N the reduced train loss is an "L" and the test loss a "U" (a
+    mismatch).
+    """
+    held, parts = [], []
+    for model in ("lstm", "gcn"):
+        sizes = sorted(node(headline, f"{model}.test_loss_is_u") or {}, key=float)
+        if not sizes:
+            continue
+        small = sizes[0]
+        l_shape = fraction(node(headline, f"{model}.train_loss_is_l.{small}"))
+        u_shape = fraction(node(headline, f"{model}.test_loss_is_u.{small}"))
+        if l_shape == 1 and u_shape == 1:
+            held.append(model)
+        parts.append(f"{model} N {small}: train L in "
+                     f"{fmt(node(headline, f'{model}.train_loss_is_l.{small}'))}, "
+                     f"test U in {fmt(node(headline, f'{model}.test_loss_is_u.{small}'))} (depth "
+                     f"{fmt(node(headline, f'{model}.test_loss_u_depth.{small}'))}); unconverged points "
+                     f"{fmt(node(headline, f'{model}.unconverged_points'))} of "
+                     f"{fmt(node(headline, f'{model}.n_points'))}")
+    label = "reproduced" if parts and len(held) == len(parts) else "partly" if held else "not reproduced"
+    return judge(label, "; ".join(parts))
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="text_and_molecule_landscapes",
     title="LSTM (IMDb) and GCN (QM9) reduced landscapes: LU mismatch at small N, similar U's at large N",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4",

@@ -26,6 +26,7 @@ from grokkit.datasets import make_teacher_student
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, pyplot, run_summary
 from grokkit.experiments._seeds import seed_band_figure
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean
 from grokkit.plotting import plot_time_to_generalize
 from grokkit.progress import grokking_summary
 from grokkit.sweep import seed_interval
@@ -162,7 +163,24 @@ def _time_bands(times: pd.DataFrame) -> Any:
     return fig
 
 
+def verdict(headline: dict) -> Verdict:
+    """Read the headline against the claim (see the module docstring).
+
+    Claim: Omnigrok Fig. 2c: log steps to generalise against log γ has slope −1; steps to fit do not
+    depend on γ.
+    """
+    test, train = headline.get("test_slope"), headline.get("train_slope")
+    inside = isinstance(test, dict) and test["low"] <= -1 <= test["high"]
+    exact = inside or abs(mean(test) + 1) <= 0.1
+    flat = abs(mean(train)) <= 0.2
+    why = f"slope of log steps to test against log γ {fmt(test)} (paper −1); to train {fmt(train)} (paper 0)"
+    if exact and flat:
+        return judge("reproduced", why)
+    return judge("partly" if mean(test) < -0.5 and flat else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="time_to_generalize",
     title="steps to generalise ∝ 1/weight decay, steps to fit independent of it (log–log slopes)",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §2–3 and App. C",

@@ -28,6 +28,7 @@ from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, landscape_runs, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node, reached
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
 #: Best reduced test accuracy at which a train fraction counts as generalising.
@@ -131,7 +132,23 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                             tables={"landscape": table.set_index(["train_fraction", "alpha"])})
 
 
+
+def verdict(headline: dict) -> Verdict:
+    """Omnigrok Fig. 9: a critical training fraction ≈ 0.25 and an "L" train loss over α."""
+    critical = headline.get("critical_fraction")
+    rises = node(headline, "train_loss_largest_rise") or {}
+    flat = all(mean(v) <= 0.01 for v in rises.values())
+    why = (f"critical fraction {fmt(critical)} (paper ≈ 0.25), the largest fraction that does not generalise "
+           f"{fmt(headline.get('largest_fraction_not_generalising'))}; train loss an L at every fraction: "
+           f"{flat}; "
+           f"converged {fmt(headline.get('points_converged'))}")
+    if mean(critical) <= 0.35 and flat:
+        return judge("reproduced", why)
+    return judge("partly" if reached(critical)[0] else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
+    verdict=verdict,
     name="transformer_landscape",
     title="modular-addition transformer's reduced landscape: LU for α in [0.1, 4], critical fraction ≈ 0.25",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), App. B",

@@ -57,3 +57,29 @@ def test_bad_fidelity_flags_exit_2_with_one_line(argv, match, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["fidelity", *argv, "--out", str(tmp_path / "t")])
     assert exit_.value.code == 2 and match in capsys.readouterr().err
+
+
+def test_the_docs_page_has_a_row_and_a_verdict_per_finished_reproduction(tmp_path):
+    docutils = pytest.importorskip("docutils.core")
+    out, page = tmp_path / "fidelity", tmp_path / "fidelity.rst"
+    assert main(["fidelity", "abelian_test", "--size", "smoke", "--seeds", "2", "--out", str(out),
+                 "--quiet"]) == 0
+    # A second size in the same folder: the table shows both, each naming its size.
+    assert main(["fidelity", "dropout_removes_grokking", "--size", "smoke", "--seeds", "1", "--out",
+                 str(out), "--quiet"]) == 0
+    assert main(["fidelity", "--no-run", "--out", str(out), "--docs", str(page)]) == 0
+    table = pd.read_csv(out / "fidelity.csv")
+    assert set(table["experiment"]) == {"abelian_test", "dropout_removes_grokking"}
+    assert set(table["verdict"]) <= {"reproduced", "partly", "not reproduced"}
+    text = page.read_text()
+    assert "``abelian_test``" in text and "**smoke**, 2 seeds" in text and "**smoke**, 1 seed:" in text
+    assert text.count("   * - ") == 3  # the header and one row per reproduction
+    assert "Not yet reproduced into this table:" in text and "``time_to_generalize``" in text
+    # The page is valid reStructuredText (errors raise at level 2).
+    docutils.publish_doctree(text, settings_overrides={"halt_level": 2, "report_level": 2})
+
+
+def test_bad_docs_path_exits_2_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["fidelity", "--no-run", "--out", str(tmp_path / "t"), "--docs", str(tmp_path / "no" / "x.rst")])
+    assert exit_.value.code == 2 and "--docs" in capsys.readouterr().err

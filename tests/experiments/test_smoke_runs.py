@@ -125,3 +125,18 @@ def test_degrokking_benchmark_tables_every_control_over_seeds(summaries):
         # rescaled after every step: rounding of about eps per rescale, at most one per recorded step
         drift = (frame["weight_norm"] / frame["weight_norm"].iloc[0] - 1).abs().max()
         assert drift <= 64 * EPS32 * frame["step"].max()
+
+
+@pytest.mark.parametrize("name", available_experiments())
+def test_every_experiment_judges_its_headline_one_seed_and_over_seeds(summaries, name):
+    from grokkit.experiments import get_experiment
+    from grokkit.experiments._seeds import aggregate_headline
+    from grokkit.experiments._verdict import LABELS
+
+    rule = get_experiment(name).verdict
+    assert rule is not None, f"{name} has no verdict for the fidelity table"
+    headline = summaries[name][0]["headline"]
+    single = rule(headline)
+    assert single.label in LABELS and single.why
+    # The same headline as three identical seeds: the --seeds shape reads to the same verdict.
+    assert rule(aggregate_headline([headline] * 3)).label == single.label
