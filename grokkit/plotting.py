@@ -221,9 +221,11 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
     mesh = ax.pcolormesh(_edges(xs, x), _edges(ys, y), data, shading="flat", cmap="viridis")
     fig.colorbar(mesh, ax=ax, label=label)
     n_late = _hatch_unconverged(ax, landscape, table, x, y) if "converged" in landscape else 0
-    for axis, name in ((ax.set_xscale, x), (ax.set_yscale, y)):
+    axes = ((ax.xaxis, ax.set_xscale, x, xs), (ax.yaxis, ax.set_yscale, y, ys))
+    for axis, set_scale, name, centres in axes:
         if name in ("alpha", "weight_norm", "n_train"):
-            axis("log")
+            set_scale("log")
+            _label_grid_axis(axis, centres)
     ax.set_xlabel({"alpha": "α = w/w₀", "weight_norm": "weight norm w"}.get(x, x))
     ax.set_ylabel({"n_train": "training size N", "messiness": "messiness m"}.get(y, y))
     if title or n_late:
@@ -231,6 +233,18 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
         ax.set_title("\n".join(part for part in (title, note) if part))
     fig.tight_layout()
     return fig
+
+
+def _label_grid_axis(axis: Any, centres: Any, most: int = 6) -> None:
+    """Tick a log axis at the grid's own values (at most ``most`` of them, evenly thinned), written
+    plainly (``0.316``, ``4.5``, ``3000``): matplotlib's log ticks label the minor ticks of a narrow
+    range as ``2×10⁰ 3×10⁰ …``, which run into each other."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    step = -(-len(centres) // most)
+    axis.set_major_locator(FixedLocator(list(centres[::step])))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}" if v < 1000 else f"{v:.0f}"))
+    axis.set_minor_locator(NullLocator())
 
 
 def _hatch_unconverged(ax: Any, landscape: pd.DataFrame, table: pd.DataFrame, x: str, y: str) -> int:
