@@ -41,11 +41,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from grokkit._validation import check_number, check_options, check_random_state
 from grokkit.analysis.landscape import (
+    ReducedLandscape,
     check_grok_estimator,
     check_n_jobs,
     check_positive_grid,
     fit_reduced_points,
     warn_diverged,
+    warn_unconverged,
 )
 
 LAYOUTS = ("paper", "code")
@@ -181,14 +183,27 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
     n_jobs, random_state, verbose
         As for ReducedLandscape: one seed for every (m, α); identical tables
         whatever ``n_jobs``.
+    window : int or None, default=None
+        ``None``: every point trains the decoder's fixed schedule
+        (``max_epochs``). An int: each point trains until its train loss has
+        converged, as in ReducedLandscape (the best train loss improved by at
+        most ``rtol`` of itself plus ``atol`` over the last ``window`` steps),
+        or ``max_steps`` are spent, and the table gains ``converged`` and
+        ``steps``; points that did not converge are named in a
+        ``ConvergenceWarning`` and hatched by
+        :func:`~grokkit.plotting.plot_landscape_heatmap`.
+    rtol, atol, max_steps
+        The convergence rule and step budget of ReducedLandscape, used when
+        ``window`` is set (``max_steps=None``: the decoder's ``max_epochs``).
 
     Attributes
     ----------
     landscape_ : pandas.DataFrame
         ``messiness`` then the ReducedLandscape columns (``alpha``,
         ``weight_norm``, ``n_train``, ``train_loss``, ``test_loss``,
-        ``train_acc``, ``test_acc``, ``diverged``); the accuracies use the
-        estimator's ``accuracy_threshold``.
+        ``train_acc``, ``test_acc``, ``diverged``, and with ``window`` set
+        ``converged`` and ``steps``); the accuracies use the estimator's
+        ``accuracy_threshold``.
     seed_ : int
     """
 
@@ -196,7 +211,8 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                  alphas: Sequence[float] | None = None, p: int = 10, train_size: int = 45,
                  output_dim: int = 30, embedding_dim: int | None = None, n_jobs: int | None = None,
                  random_state: int | np.random.RandomState | None = None, verbose: int = 0,
-                 layout: str = "paper") -> None:
+                 layout: str = "paper", window: int | None = None, rtol: float = 1e-3,
+                 atol: float = 1e-6, max_steps: int | None = None) -> None:
         self.estimator = estimator
         self.messiness = messiness
         self.alphas = alphas
@@ -208,6 +224,10 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.random_state = random_state
         self.verbose = verbose
         self.layout = layout
+        self.window = window
+        self.rtol = rtol
+        self.atol = atol
+        self.max_steps = max_steps
 
     def fit(self, X: Any = None, y: Any = None) -> MessinessLandscape:
         """Build the datasets and train every (m, α) point; ``X`` and ``y`` are ignored."""
@@ -222,6 +242,8 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                                      else self.alphas)
         check_n_jobs(self.n_jobs)
         check_number("verbose", self.verbose, low=0, integer=True)
+        convergence = None if self.window is None else ReducedLandscape(
+            rtol=self.rtol, atol=self.atol, window=self.window, max_steps=self.max_steps)._check_convergence()
         rng = check_random_state(self.random_state)
         data_seed = int(rng.randint(0, 2**31 - 1))
         self.seed_ = int(rng.randint(0, 2**31 - 1))
@@ -231,13 +253,15 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                                                          self.embedding_dim, data_seed, layout=self.layout)
             # every α at this m through one grokkit.Sweep (stacked when the decoder allows it)
             rows = fit_reduced_points(estimator, alphas, len(X_tr), X_tr, y_tr, (X_te, y_te), self.seed_,
-                                      scale_lr=False, convergence=None, n_jobs=self.n_jobs,
+                                      scale_lr=False, convergence=convergence, n_jobs=self.n_jobs,
                                       verbose=self.verbose)
             frames.append(pd.DataFrame(rows).assign(messiness=float(m)))
         table = pd.concat(frames, ignore_index=True)
         table = table[["messiness", *[c for c in table.columns if c != "messiness"]]]
         self.landscape_ = table
         warn_diverged("MessinessLandscape", table, ("messiness", "alpha"))
+        if convergence is not None:
+            warn_unconverged("MessinessLandscape", table, ("messiness", "alpha"), convergence)
         return self
 
     def transform(self, X: Any = None) -> pd.DataFrame:
