@@ -58,6 +58,7 @@ from grokkit._validation import check_number, check_options
 from grokkit.analysis.messiness import MessinessLandscape, default_decoder
 from grokkit.experiments import SIZES, Experiment, ExperimentResult
 from grokkit.experiments._common import landscape_runs, pyplot, run_summary
+from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, mean, node
 from grokkit.experiments.mnist_messiness_landscape import spread_decades
 from grokkit.plotting import plot_landscape_heatmap
 
@@ -267,6 +268,26 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                             tables={"landscape": table.set_index(["n_train", "messiness", "alpha"])})
 
 
+def verdict(headline: Mapping[str, Any]) -> Verdict:
+    """Fig. 6: at large w the test loss depends on m far more than the train loss (here: a range over m
+    at least twice as wide), the generalizing solution lies at small m (≤ 0.05), and the train-loss
+    contours of the larger training sizes (45, 54) reach it while those of 25 and 35 do not."""
+    train = mean(headline.get("train_loss_range_over_m_at_large_w"))
+    test = mean(headline.get("test_loss_range_over_m_at_large_w"))
+    star_m = mean(node(headline, "best_test_point.messiness"))
+    reaches = {n: fraction(node(headline, f"contour_by_n.N={n}.reaches_star")) for n in (25, 35, 45, 54)}
+    checks = [test >= 2 * train, star_m <= 0.05,
+              reaches[45] == 1 and reaches[54] == 1 and reaches[25] == 0 and reaches[35] == 0]
+    star = ", ".join(f"{symbol} {fmt(node(headline, f'best_test_point.{key}'))}"
+                     for symbol, key in (("m", "messiness"), ("α", "alpha")))
+    contours = " / ".join(fmt(node(headline, f"contour_by_n.N={n}.reaches_star")) for n in (25, 35, 45, 54))
+    why = (f"range over m at large w: train loss {fmt(headline.get('train_loss_range_over_m_at_large_w'))}, "
+           f"test loss {fmt(headline.get('test_loss_range_over_m_at_large_w'))}; best test point at {star}; "
+           f"contour reaches it for N = 25 / 35 / 45 / 54: {contours} (paper: 45 and 55 only); points "
+           f"converged: {fmt(headline.get('points_converged'))}")
+    return judge("reproduced" if all(checks) else "partly" if any(checks) else "not reproduced", why)
+
+
 EXPERIMENT = Experiment(
     name="toy_messiness_landscape",
     title="Toy (w, m) landscape: train loss weakly, test loss strongly dependent on representation messiness",
@@ -286,5 +307,6 @@ EXPERIMENT = Experiment(
     },
     run=run,
     settings=SETTINGS,
+    verdict=verdict,
 )
 

@@ -16,6 +16,7 @@ from grokkit.experiments.toy_messiness_landscape import (
     boundary_alphas,
     contour_reaches,
     run,
+    verdict,
 )
 
 EPS64 = float(np.finfo(np.float64).eps)
@@ -53,6 +54,26 @@ def test_contour_helpers_reject_bad_input():
         contour_reaches(table, {"alpha": 2.0, "messiness": 0.0}, 0.0)
     with pytest.raises(ValueError, match="star must be a point of the grid"):
         contour_reaches(table, {"alpha": 3.0, "messiness": 0.0})
+
+
+# ---------------------------------------------------------------- verdict
+def _headline(train_range, test_range, star_m, reaching):
+    return {"train_loss_range_over_m_at_large_w": train_range,
+            "test_loss_range_over_m_at_large_w": test_range,
+            "best_test_point": {"alpha": 3.0, "messiness": star_m},
+            "contour_by_n": {f"N={n}": {"reaches_star": n in reaching} for n in (25, 35, 45, 54)},
+            "points_converged": "120 of 120"}
+
+
+@pytest.mark.parametrize(("headline", "label"), [
+    (_headline(0.01, 0.25, 0.0, {45, 54}), "reproduced"),
+    (_headline(0.01, 0.25, 0.0, {35, 45, 54}), "partly"),  # N = 35's contour reaches the star too
+    (_headline(0.2, 0.25, 0.15, {25}), "not reproduced"),  # test no more m-dependent; star at messy m
+])
+def test_verdict_reads_the_three_claims(headline, label):
+    ruling = verdict(headline)
+    assert ruling.label == label
+    assert "train loss 0.01" in ruling.why or "train loss 0.2" in ruling.why
 
 
 # ---------------------------------------------------------------- MessinessLandscape's convergence rule
