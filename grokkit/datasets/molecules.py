@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,13 +168,41 @@ def molecular_target(adjacency: np.ndarray, elements: list[str]) -> float:
     return float(atoms + HYDROGEN_POLARIZABILITY * hydrogens + BOND_POLARIZABILITY * degree.sum() / 2)
 
 
+def environment_target(adjacency: np.ndarray, elements: list[str]) -> float:
+    r"""A target that needs learned representations: a sum of atomic-environment contributions.
+
+    .. math:: y = \sum_i c\big(t_i, \{t_j : j \sim i\}\big)
+
+    ``c`` is one fixed standard-normal number per local environment (the
+    atom's element and the sorted multiset of its neighbours' elements),
+    drawn from a generator seeded by the environment's name (``crc32``), so
+    every graph, process and run sees the same function. Like real
+    polarizability in group-additivity models (Miller's atomic hybrid
+    polarizabilities depend on the atom and its bonding partners) it is
+    extensive and local; unlike :func:`molecular_target`, no linear function
+    of sum-pooled atom types and degrees fits it: the network has to learn a
+    representation of each environment from two graph convolutions.
+    """
+    total = 0.0
+    for i, element in enumerate(elements):
+        neighbours = "".join(sorted(elements[j] for j in np.flatnonzero(adjacency[i])))
+        seed = zlib.crc32(f"{element}:{neighbours}".encode())
+        total += float(np.random.RandomState(seed).standard_normal())
+    return total
+
+
+#: The generator's targets: name -> function of (adjacency, elements).
+MOLECULAR_TARGETS = {"additive": molecular_target, "environment": environment_target}
+
+
 def make_molecular_graphs(
     n_graphs: int = 200,
     n_atoms: tuple[int, int] = (4, 12),
     ring_probability: float = 0.3,
     random_state: int | np.random.RandomState | None = None,
+    target: str = "additive",
 ) -> tuple[list[Graph], np.ndarray]:
-    """Small random molecule-like graphs with a computable target (:func:`molecular_target`).
+    """Small random molecule-like graphs with a computable target.
 
     Each graph is a random heavy-atom skeleton: atoms C, N, O, F (probabilities
     0.6, 0.15, 0.15, 0.1) attached one by one to a random earlier atom with a
@@ -189,6 +218,11 @@ def make_molecular_graphs(
         Inclusive range of heavy atoms per graph (QM9: up to 9).
     ring_probability : float, default=0.3
     random_state : int, RandomState or None
+    target : {"additive", "environment"}, default="additive"
+        :func:`molecular_target` (atoms, implicit hydrogens and bonds: linear
+        in pooled features) or :func:`environment_target` (a fixed random
+        contribution per local atomic environment: needs learned
+        representations; the stand-in for Omnigrok Fig. 5d).
 
     Returns
     -------
@@ -202,6 +236,7 @@ def make_molecular_graphs(
             or not 2 <= n_atoms[0] <= n_atoms[1]):
         raise ValueError(f"n_atoms must be a pair (min, max) of ints with 2 <= min <= max; got {n_atoms!r}.")
     check_number("ring_probability", ring_probability, low=0, high=1)
+    check_options("target", target, MOLECULAR_TARGETS)
     rng = check_random_state(random_state)
     types = list(VALENCES)
     graphs, y = [], []
@@ -227,5 +262,5 @@ def make_molecular_graphs(
         features = np.zeros((size, len(types)))
         features[np.arange(size), [types.index(e) for e in elements]] = 1.0
         graphs.append((adjacency, features))
-        y.append(molecular_target(adjacency, elements))
+        y.append(MOLECULAR_TARGETS[target](adjacency, elements))
     return graphs, np.asarray(y, dtype=np.float64)

@@ -103,3 +103,50 @@ def test_molecular_target_by_hand():
 def test_generator_bad_parameters(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make_molecular_graphs(**kwargs)
+
+
+def _pooled_features(graphs):
+    """Atom-type, implicit-hydrogen and bond counts per graph: the additive target is linear in them."""
+    rows = []
+    for adjacency, features in graphs:
+        counts = features.sum(axis=0)
+        degree = adjacency.sum(axis=1)
+        valence = features @ np.array([VALENCES[e] for e in ("C", "N", "O", "F")])
+        rows.append([*counts, (valence - degree).sum(), degree.sum() / 2, 1.0])
+    return np.asarray(rows)
+
+
+def test_environment_target_needs_more_than_pooled_atom_counts():
+    graphs, additive = make_molecular_graphs(n_graphs=300, random_state=0)
+    _, environment = make_molecular_graphs(n_graphs=300, random_state=0, target="environment")
+    features = _pooled_features(graphs)
+
+    def r2(y):
+        coef, *_ = np.linalg.lstsq(features, y, rcond=None)
+        return 1 - ((features @ coef - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+
+    eps = np.finfo(np.float64).eps
+    assert r2(additive) == pytest.approx(1.0, abs=1e6 * eps)  # linear in pooled features, exactly
+    assert r2(environment) < 0.9  # a function of each atom's neighbourhood is not
+
+
+def test_environment_target_is_a_sum_over_atomic_environments():
+    from grokkit.datasets.molecules import environment_target
+
+    # C-C-O chain: environments C:C, C:CO, O:C. A permuted copy has the same target.
+    chain = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float)
+    y = environment_target(chain, ["C", "C", "O"])
+    perm = [2, 0, 1]
+    assert environment_target(chain[np.ix_(perm, perm)], ["O", "C", "C"]) == pytest.approx(y, rel=1e-15)
+    # Two disjoint molecules: the sum of their targets (extensive).
+    both = np.zeros((6, 6))
+    both[:3, :3] = both[3:, 3:] = chain
+    assert environment_target(both, ["C", "C", "O"] * 2) == pytest.approx(2 * y, rel=1e-15)
+    # The same environment always contributes the same number (fixed across calls and processes).
+    single = environment_target(np.array([[0, 1], [1, 0]], dtype=float), ["C", "O"])
+    assert single == environment_target(np.array([[0, 1], [1, 0]], dtype=float), ["C", "O"])
+
+
+def test_unknown_target_is_named():
+    with pytest.raises(ValueError, match="target"):
+        make_molecular_graphs(n_graphs=3, target="dipole")

@@ -1,0 +1,39 @@
+"""Omnigrok Fig. 5d: the GCN α = 1 / α = 3 comparison, its read-out and its verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grokkit.experiments import reproduce
+from grokkit.experiments.gcn_molecule_grokking import describe, verdict
+
+
+def _progress(test_losses, train_losses):
+    steps = [0, 100, 1000, 10000][: len(test_losses)]
+    return pd.DataFrame({"step": steps, "train_loss": train_losses, "test_loss": test_losses,
+                         "weight_norm": [3.0] * len(steps)})
+
+
+def test_late_drop_is_test_loss_at_fit_over_the_best_after_it():
+    out = describe(_progress([1.0, 0.6, 0.5, 0.1], [1.0, 0.04, 0.01, 0.001]))
+    assert out["fit_step"] == 100 and out["test_loss_at_fit"] == 0.6
+    assert out["best_test_loss_after_fit"] == 0.1 and out["best_test_loss_step"] == 10000
+    assert out["late_drop"] == pytest.approx(6.0)
+    never = describe(_progress([1.0, 0.9], [1.0, 0.5]))
+    assert never["fit_step"] is None and never["late_drop"] is None
+
+
+def test_verdict_reads_the_drop_of_both_runs():
+    assert verdict({"alpha=1": {"late_drop": 1.1}, "alpha=3": {"late_drop": 5.0}}).label == "reproduced"
+    assert verdict({"alpha=1": {"late_drop": 1.1}, "alpha=3": {"late_drop": 1.6}}).label == "partly"
+    assert verdict({"alpha=1": {"late_drop": 1.2}, "alpha=3": {"late_drop": 1.1}}).label == "not reproduced"
+
+
+def test_smoke_run_names_the_stand_in(tmp_path):
+    summary = reproduce("gcn_molecule_grokking", size="smoke", out=tmp_path / "gcn", verbose=0)
+    assert "environment target" in summary["dataset"]
+    assert set(summary["runs"]) == {"alpha=1", "alpha=3"}
+    start_1, start_3 = (summary["headline"][k]["weight_norm_start_end"][0] for k in ("alpha=1", "alpha=3"))
+    assert start_3 == pytest.approx(3 * start_1, rel=100 * np.finfo(np.float32).eps)  # α scales every weight
