@@ -1,13 +1,15 @@
 """Omnigrok Fig. 6a, b, e (toy_messiness_landscape): the contour helpers on grids with known answers, a
 smoke run whose headline must agree with its own table, and the heat map's log-axis tick labels."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from grokkit.analysis.messiness import MessinessLandscape, default_decoder
-from grokkit.experiments import available_experiments
+from grokkit.experiments import available_experiments, reproduce
 from grokkit.experiments.toy_messiness_landscape import (
     CONTOUR_LEVEL,
     EXPERIMENT,
@@ -160,6 +162,23 @@ def test_smoke_headline_agrees_with_its_own_table(smoke):
         assert (at_large["train_loss"] <= REGION_LEVEL).all()
     else:
         assert headline["large_w_alphas"] == [float(main["alpha"].max())]
+
+
+def test_reproduce_writes_the_files_and_its_verdict_reads_one_seed_and_over_seeds(tmp_path):
+    from grokkit.experiments._seeds import aggregate_headline
+    from grokkit.experiments._verdict import LABELS
+
+    with pytest.warns(ConvergenceWarning):
+        summary = reproduce("toy_messiness_landscape", size="smoke", out=tmp_path, verbose=0)
+    assert set(summary["files"]) == {"progress.csv", "summary.json", "landscape.csv", "fig6a_train_loss.png",
+                                     "fig6b_test_loss.png", "fig6e_contours.png"}
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    progress = pd.read_csv(tmp_path / "progress.csv")
+    assert set(progress["run"]) == set(summary["runs"]) and not progress["converged"].any()
+    assert (progress["step"] == 40).all()  # every smoke point spent its whole 40-step budget
+    ruling = verdict(summary["headline"])
+    assert ruling.label in LABELS and "points converged: 0 of 8" in ruling.why
+    assert verdict(aggregate_headline([summary["headline"]] * 3)).label == ruling.label
 
 
 def test_run_rejects_an_unknown_size():
