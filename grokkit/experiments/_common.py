@@ -50,6 +50,36 @@ def image_data(size: str, seed: int) -> tuple[tuple[np.ndarray, ...], str]:
     return data, "sklearn digits, 300 train / 1 497 test (offline stand-in for MNIST)"
 
 
+def qm9_home() -> Path:
+    """Folder holding QM9 (``dsgdb9nsd.xyz.tar.bz2`` or its extracted ``.xyz`` files):
+    ``$GROKKIT_DATA/qm9`` or ``~/.grokkit/qm9``."""
+    return Path(os.environ.get("GROKKIT_DATA", Path.home() / ".grokkit")) / "qm9"
+
+
+def molecule_graphs(n: int, seed: int, qm9: bool, target: str = "additive") -> tuple[list, np.ndarray, str]:
+    """``n`` molecules and their targets, and a sentence naming them.
+
+    QM9's first ``n`` molecules with their isotropic polarizability (Omnigrok's
+    target) when ``qm9`` and the data is in :func:`qm9_home`; otherwise
+    :func:`~grokkit.datasets.make_molecular_graphs` with ``target``, the
+    sentence saying why.
+    """
+    from grokkit.datasets import load_qm9, make_molecular_graphs
+
+    reason = "offline stand-in for QM9"
+    if qm9:
+        home = qm9_home()
+        archive = home / "dsgdb9nsd.xyz.tar.bz2"
+        try:
+            graphs, y = load_qm9(archive if archive.exists() else home, target="alpha", n_molecules=n)
+            return graphs, y, f"QM9 (first {len(graphs)} molecules, isotropic polarizability)"
+        except (FileNotFoundError, OSError) as exc:
+            reason = f"offline stand-in: {str(exc).split(':')[0]} not found at {home}"
+    graphs, y = make_molecular_graphs(n_graphs=n, random_state=data_seed(seed), target=target)
+    return graphs, y, (f"generated molecular graphs (make_molecular_graphs), {n} molecules, {target} "
+                       f"'polarizability' target ({reason})")
+
+
 @dataclass
 class _Reproduction:
     """Where the runs of one ``reproduce`` call keep their checkpoints and progress as they go."""

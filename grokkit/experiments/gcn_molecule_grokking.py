@@ -32,11 +32,9 @@ import numpy as np
 import pandas as pd
 
 from grokkit import GrokGCNRegressor
-from grokkit.datasets import load_qm9, make_molecular_graphs
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, fit_run, log_x, pyplot
+from grokkit.experiments._common import data_seed, fit_run, log_x, molecule_graphs, pyplot
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean
-from grokkit.experiments.text_and_molecule_landscapes import qm9_home
 
 ALPHAS = (1.0, 3.0)
 #: Train MSE (standardised targets) below which the training set counts as fitted.
@@ -63,19 +61,7 @@ def molecules(size: str, seed: int) -> tuple[tuple[Any, ...], str]:
     """(train graphs, train y, test graphs, test y), standardised by the training set, and their name."""
     config = CONFIG[size]
     n = config["n_train"] + config["n_test"]
-    graphs, name = None, ""
-    if size != "smoke":
-        home = qm9_home()
-        archive = home / "dsgdb9nsd.xyz.tar.bz2"
-        try:
-            graphs, y = load_qm9(archive if archive.exists() else home, target="alpha", n_molecules=n)
-            name = f"QM9 (first {len(graphs)} molecules, isotropic polarizability)"
-        except (FileNotFoundError, OSError) as exc:
-            name = f"offline stand-in: {str(exc).split(':')[0]} not found at {home}"
-    if graphs is None:
-        graphs, y = make_molecular_graphs(n_graphs=n, random_state=data_seed(seed), target="environment")
-        name = (f"generated molecular graphs, environment target (make_molecular_graphs(target="
-                f"'environment')){'; ' + name if name else ''}")
+    graphs, y, name = molecule_graphs(n, seed, qm9=size != "smoke", target="environment")
     order = np.random.RandomState(data_seed(seed)).permutation(len(graphs))
     train, test = order[:config["n_train"]], order[config["n_train"]:]
     mu, sd = float(y[train].mean()), float(y[train].std())

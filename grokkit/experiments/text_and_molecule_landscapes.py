@@ -46,8 +46,6 @@ compete for busy cores.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,9 +54,9 @@ import pandas as pd
 from grokkit import GrokGCNRegressor, GrokLSTMClassifier
 from grokkit._threads import torch_threads
 from grokkit.analysis import ReducedLandscape
-from grokkit.datasets import load_imdb, load_qm9, make_molecular_graphs, make_sentiment_corpus
+from grokkit.datasets import load_imdb, make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, landscape_runs, run_summary
+from grokkit.experiments._common import data_seed, landscape_runs, molecule_graphs, run_summary
 from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, node
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 from grokkit.text import TextSequencer
@@ -203,12 +201,6 @@ def landscape_shape(table: pd.DataFrame, alpha_max: float | None = L_ALPHA_MAX,
 
 
 # ---------------------------------------------------------------- data
-def qm9_home() -> Path:
-    """Folder holding QM9 (``dsgdb9nsd.xyz.tar.bz2`` or its extracted ``.xyz`` files):
-    ``$GROKKIT_DATA/qm9`` or ``~/.grokkit/qm9``."""
-    return Path(os.environ.get("GROKKIT_DATA", Path.home() / ".grokkit")) / "qm9"
-
-
 def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.RandomState(seed).permutation(n)
     n_test = int(round(n * test_fraction))
@@ -244,25 +236,12 @@ def text_data(size: str, seed: int) -> tuple[tuple[Any, ...], str]:
 
 def molecule_data(size: str, seed: int) -> tuple[tuple[Any, ...], str]:
     """Graphs and standardised targets (train pool, test) and a sentence naming the data: QM9's
-    polarizability at the full size when it is in :func:`qm9_home`, else :func:`make_molecular_graphs`.
+    polarizability at the full size when it is in :func:`~grokkit.experiments._common.qm9_home`, else
+    :func:`~grokkit.datasets.make_molecular_graphs`.
     The targets are standardised with the training pool's mean and standard deviation."""
     config = CONFIG[size]["gcn"]
+    graphs, y, name = molecule_graphs(config["n"], seed, qm9=size == "full")
     seed = data_seed(seed)
-    reason = "offline stand-in for QM9"
-    graphs = None
-    if size == "full":
-        home = qm9_home()
-        archive = home / "dsgdb9nsd.xyz.tar.bz2"
-        try:
-            graphs, y = load_qm9(archive if archive.exists() else home, target="alpha",
-                                 n_molecules=config["n"])
-            name = f"QM9 (first {len(graphs)} molecules, isotropic polarizability)"
-        except (FileNotFoundError, OSError) as exc:
-            reason = f"offline stand-in: {str(exc).split(':')[0]} not found at {home}"
-    if graphs is None:
-        graphs, y = make_molecular_graphs(n_graphs=config["n"], random_state=seed)
-        name = (f"generated molecular graphs (make_molecular_graphs), {config['n']} molecules, additive "
-                f"'polarizability' target ({reason})")
     train, test = _split(len(graphs), config["test_fraction"], seed)
     mean, std = float(y[train].mean()), float(y[train].std())
     scaled = (y - mean) / (std if std > 0 else 1.0)
