@@ -11,6 +11,7 @@ same way, so a verdict is written once:
 * :func:`mean` is the mean over the seeds that reached a value (``nan`` if none);
 * :func:`fraction` is the share of seeds for which a yes/no holds;
 * :func:`per_seed` lists a value seed by seed, to pair two headline values;
+* :func:`everywhere` says whether every seed reached a number;
 * :func:`fmt` writes a number as ``mean [low, high]`` and a never-reached one
   as ``never``.
 """
@@ -103,10 +104,18 @@ def per_seed(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+def everywhere(value: Any) -> bool:
+    """Whether every seed reached a headline number (``False`` for a value never reached)."""
+    hit, total = reached(value)
+    return hit == total > 0
+
+
 def count(value: Any) -> str:
-    """``"k/n seeds"`` for a yes/no headline value."""
-    values = value if isinstance(value, list) else [value]
-    return f"{sum(bool(v) for v in values)}/{len(values)} seeds"
+    """``"k/n seeds"`` for a yes/no value that differs between seeds; ``"all seeds"`` or ``"no seed"``
+    for one that every seed agrees on (the ``--seeds`` headline keeps a single value then)."""
+    if isinstance(value, list):
+        return f"{sum(bool(v) for v in value)}/{len(value)} seeds"
+    return "all seeds" if value else "no seed"
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -116,7 +125,7 @@ def fmt(value: Any, digits: int = 3) -> str:
         if n == 0:
             return "never"
         text = _number(value["mean"], digits)
-        if math.isfinite(value["low"]):
+        if math.isfinite(value["low"]) and value["high"] > value["low"]:
             text += f" [{_number(value['low'], digits)}, {_number(value['high'], digits)}]"
         if n < total:
             text += f" (never in {total - n} of {total} seeds)"

@@ -33,7 +33,7 @@ from grokkit.datasets import make_modular
 from grokkit.datasets.modular import all_pairs
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, fit_run, run_summary
-from grokkit.experiments._verdict import Verdict, fmt, judge, mean, reached
+from grokkit.experiments._verdict import Verdict, everywhere, fmt, judge, mean
 from grokkit.measures.fourier import (
     embedding_fourier_norms,
     excluded_loss,
@@ -232,7 +232,7 @@ def verdict(headline: dict) -> Verdict:
     keys = headline.get("n_key_frequencies")
     growth = headline.get("excluded_loss_growth_during_circuit_formation")
     cleanup, test = headline.get("cleanup_test_loss_below_1pct_of_peak_epoch"), headline.get("final_test_acc")
-    checks = [mean(test) >= 0.95, mean(growth) > 0, reached(cleanup)[0] > 0, 0 < mean(keys) <= 10]
+    checks = [mean(test) >= 0.95, mean(growth) > 0, everywhere(cleanup), 0 < mean(keys) <= 10]
     why = (f"final test {fmt(test)}; {fmt(keys)} key frequencies (paper 5); excluded loss grows by "
            f"{fmt(growth)} "
            f"during circuit formation; cleanup (test loss < 1 % of its peak) at epoch {fmt(cleanup)}")

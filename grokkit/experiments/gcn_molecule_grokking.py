@@ -34,7 +34,7 @@ import pandas as pd
 from grokkit import GrokGCNRegressor
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, fit_run, log_x, molecule_graphs, pyplot
-from grokkit.experiments._verdict import Verdict, fmt, judge, mean
+from grokkit.experiments._verdict import Verdict, everywhere, fmt, judge, mean
 
 ALPHAS = (1.0, 3.0)
 #: Train MSE (standardised targets) below which the training set counts as fitted.
@@ -136,7 +136,7 @@ def verdict(headline: dict) -> Verdict:
                     f"{fmt(r.get('test_loss_at_fit'))} there, best after "
                     f"{fmt(r.get('best_test_loss_after_fit'))} (late drop "
                     f"{fmt(r.get('late_drop'))}×)" for a, r in zip(ALPHAS, (one, three), strict=True))
-    if drop3 >= 2 and drop1 < 1.5:
+    if drop3 >= 2 and drop1 < 1.5 and everywhere(three.get("late_drop")):
         return judge("reproduced", why)
     return judge("partly" if drop3 >= 1.5 and drop3 > drop1 else "not reproduced", why)
 

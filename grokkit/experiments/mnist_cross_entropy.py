@@ -36,7 +36,7 @@ from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, data_seed, fit_run, run_summary, test_acc_at
-from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node, reached
+from grokkit.experiments._verdict import Verdict, everywhere, fmt, judge, mean, node
 from grokkit.plotting import plot_landscape_heatmap, plot_lu, plot_progress
 
 #: A reduced test accuracy within this of the best over α counts as inside the Goldilocks zone.
@@ -204,7 +204,7 @@ def verdict(headline: dict) -> Verdict:
     broader = headline.get("fig11_ce_minus_mse_width_at_smallest_n")
     rise = headline.get("fig12_late_rise_step")
     gain = mean(headline.get("fig12_best_test_acc")) - mean(headline.get("fig12_test_acc_at_memorization"))
-    checks = [mean(broader) > 0, reached(rise)[0] > 0 and gain >= 0.1]
+    checks = [mean(broader) > 0, everywhere(rise) and gain >= 0.1]
     why = (f"Fig. 11: CE minus MSE Goldilocks width {fmt(broader)} decades; Fig. 12: test "
            f"{fmt(headline.get('fig12_test_acc_at_memorization'))} at memorisation, late rise at step "
            f"{fmt(rise)}, "

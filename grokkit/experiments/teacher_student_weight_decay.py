@@ -20,7 +20,7 @@ from grokkit.datasets import make_teacher_student
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, run_summary
 from grokkit.experiments._seeds import aggregate_headline, combine_runs, seed_band_figure
-from grokkit.experiments._verdict import Verdict, fmt, judge, mean, reached
+from grokkit.experiments._verdict import Verdict, everywhere, fmt, judge, mean, reached
 from grokkit.plotting import plot_progress
 
 #: Accuracy levels read from the curves: train fitted / test generalised.
@@ -131,9 +131,10 @@ def verdict(headline: dict) -> Verdict:
                                                    "small_wd_generalization_step",
                                                    "large_wd_generalization_step"))
     ordered = reached(late)[0] > 0 and mean(fast) < mean(late)
+    every = everywhere(late) and everywhere(fast)
     why = (f"steps to the test level: γ 0 {fmt(never)}, γ {fmt(headline.get('small_wd'))} {fmt(late)}, "
            f"γ {fmt(headline.get('large_wd'))} {fmt(fast)}")
-    if ordered and reached(never)[0] == 0:
+    if ordered and every and reached(never)[0] == 0:
         return judge("reproduced", why)
     return judge("partly" if ordered else "not reproduced", why)
 

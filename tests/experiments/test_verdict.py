@@ -7,7 +7,17 @@ import math
 import pytest
 
 from grokkit.experiments._seeds import aggregate_headline
-from grokkit.experiments._verdict import LABELS, fmt, fraction, judge, mean, node, per_seed, reached
+from grokkit.experiments._verdict import (
+    LABELS,
+    everywhere,
+    fmt,
+    fraction,
+    judge,
+    mean,
+    node,
+    per_seed,
+    reached,
+)
 
 ONE = {"wd=0.1": {"step": 2000, "grokked": True, "never": None}, "slope": -0.8, "text": "3/3"}
 SEEDS = aggregate_headline([
@@ -39,6 +49,11 @@ def test_fraction_and_per_seed_of_yes_no_values():
     assert fraction(node(SEEDS, "wd=0.1.grokked")) == pytest.approx(2 / 3)
     assert fmt(node(SEEDS, "wd=0.1.grokked")) == "2/3 seeds"
     assert math.isnan(fraction(2000))
+    # Seeds that agree keep one value: it reads as all seeds (or none), not as one seed of one.
+    assert fmt(True) == "all seeds" and fmt(False) == "no seed"
+    assert everywhere(node(ONE, "wd=0.1.step")) and not everywhere(node(SEEDS, "wd=0.1.step"))
+    assert not everywhere(node(SEEDS, "wd=0.1.never"))
+    assert fmt({"mean": 0.03, "low": 0.03, "high": 0.03, "n": 5, "n_missing": 0}) == "0.03"
     assert per_seed(SEEDS["slope"]) == pytest.approx([-0.7, -0.8, -0.9]) and per_seed(-0.8) == [-0.8]
 
 
