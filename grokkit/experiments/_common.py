@@ -74,7 +74,7 @@ def molecule_graphs(n: int, seed: int, qm9: bool, target: str = "additive") -> t
             graphs, y = load_qm9(archive if archive.exists() else home, target="alpha", n_molecules=n)
             return graphs, y, f"QM9 (first {len(graphs)} molecules, isotropic polarizability)"
         except (FileNotFoundError, OSError) as exc:
-            reason = f"offline stand-in: {str(exc).split(':')[0]} not found at {home}"
+            reason = f"offline stand-in: {str(exc).split(':')[0]}"
     graphs, y = make_molecular_graphs(n_graphs=n, random_state=data_seed(seed), target=target)
     return graphs, y, (f"generated molecular graphs (make_molecular_graphs), {n} molecules, {target} "
                        f"'polarizability' target ({reason})")
