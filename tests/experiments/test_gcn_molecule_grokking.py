@@ -16,11 +16,15 @@ def _progress(test_losses, train_losses):
                          "weight_norm": [3.0] * len(steps)})
 
 
-def test_late_drop_is_test_loss_at_fit_over_the_best_after_it():
-    out = describe(_progress([1.0, 0.6, 0.5, 0.1], [1.0, 0.04, 0.01, 0.001]))
-    assert out["fit_step"] == 100 and out["test_loss_at_fit"] == 0.6
-    assert out["best_test_loss_after_fit"] == 0.1 and out["best_test_loss_step"] == 10000
-    assert out["late_drop"] == pytest.approx(6.0)
+def test_late_drop_counts_the_test_fall_beyond_the_train_fall():
+    # Grokking: after the fit at step 100 train loss is flat (0.04 -> 0.03) and test falls 0.6 -> 0.06.
+    grok = describe(_progress([1.0, 0.6, 0.5, 0.06], [1.0, 0.04, 0.035, 0.03]))
+    assert grok["fit_step"] == 100 and grok["test_loss_at_fit"] == 0.6
+    assert grok["best_test_loss_step"] == 10000
+    assert grok["late_drop"] == pytest.approx((0.6 / 0.06) / (0.04 / 0.03))
+    # Test falling together with train (both 10x after the fit) is no late drop: the fit step itself scores 1.
+    joint = describe(_progress([1.0, 0.6, 0.2, 0.06], [1.0, 0.04, 0.013, 0.004]))
+    assert joint["late_drop"] == pytest.approx(1.0)
     never = describe(_progress([1.0, 0.9], [1.0, 0.5]))
     assert never["fit_step"] is None and never["late_drop"] is None
 
