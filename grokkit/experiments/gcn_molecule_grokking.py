@@ -34,7 +34,7 @@ import pandas as pd
 
 from grokkit import GrokGCNRegressor
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, fit_run, log_x, molecule_graphs, pyplot
+from grokkit.experiments._common import data_seed, fit_run, log_x, molecule_graphs, pyplot, run_summary
 from grokkit.experiments._verdict import Verdict, everywhere, fmt, judge, mean
 
 ALPHAS = (1.0, 3.0)
@@ -121,7 +121,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     drops = [headline[f"alpha={a:g}"]["late_drop"] for a in ALPHAS]
     headline["alpha3_drops_more_after_fit"] = bool(None not in drops and drops[1] > drops[0])
     summary = {"dataset": dataset, "headline": headline,
-               "runs": {label: describe(frame) for label, frame in runs.items()}}
+               "runs": {label: run_summary(frame) for label, frame in runs.items()}}
     return ExperimentResult(runs=runs, summary=summary, figures={"fig5d_gcn_alpha": _figure(runs)})
 
 
