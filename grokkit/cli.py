@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,9 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from grokkit.experiments import ResultsNotMoved, available_experiments, get_experiment, reproduce
 
     if args.command == "list":
-        for name in available_experiments():
-            experiment = get_experiment(name)
-            print(f"{name}\n    {experiment.title}\n    {experiment.paper}, {experiment.figure}")
+        try:
+            for name in available_experiments():
+                experiment = get_experiment(name)
+                print(f"{name}\n    {experiment.title}\n    {experiment.paper}, {experiment.figure}",
+                      flush=True)
+        except BrokenPipeError:  # `grokkit list | head`: the reader left; stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if args.name not in available_experiments():
         valid = ", ".join(available_experiments())

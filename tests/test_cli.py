@@ -184,3 +184,15 @@ def test_an_interrupted_reproduction_says_how_to_continue_it_with_the_same_flags
     message = capsys.readouterr().err
     assert (f"grokkit reproduce abelian_test --quick --seeds 3 --vectorize off --out {out} --seed 0 --resume"
             in message)
+
+
+def test_list_into_a_pipe_that_closes_early_ends_quietly():
+    """``grokkit list | head``: a reader that leaves before the listing is written gets no traceback."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "grokkit", "list"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    child.stdout.close()  # before the child has imported anything, so every write meets a closed pipe
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 0 and "Traceback" not in err, err
