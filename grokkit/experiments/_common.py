@@ -279,6 +279,19 @@ def test_acc_at(progress: pd.DataFrame, step: int) -> float:
     return float(rows["test_acc"].iloc[-1]) if len(rows) else float("nan")
 
 
+def mark_phases(axes: Sequence[Any], title: str, marks: Sequence[tuple[int | None, str, str]]) -> None:
+    """Vertical lines at phase steps (``(step, linestyle, label)``, ``None`` skipped) on every panel of a
+    column of panels sharing a log-step x axis, the legend on the first, the axis label on the last."""
+    for ax in axes:
+        for step, style, label in marks:
+            if step:
+                ax.axvline(step, color="grey", ls=style, lw=1, label=label if ax is axes[0] else None)
+    axes[0].legend(fontsize=7, loc="best")
+    axes[-1].set_xscale("log")
+    axes[-1].set_xlabel("step (log scale)")
+    axes[0].figure.suptitle(title, fontsize=10)
+
+
 def log_x(progress: pd.DataFrame, x: str) -> np.ndarray:
     """``progress[x]`` as floats with non-positive values moved to half the smallest positive one."""
     xs = progress[x].astype(float).to_numpy().copy()

@@ -74,6 +74,7 @@ from grokkit.experiments._common import (
     fit_run,
     image_data,
     log_x,
+    mark_phases,
     pyplot,
     run_summary,
 )
@@ -410,14 +411,7 @@ def _figure(progress: pd.DataFrame, rows: dict[str, list[str]], title: str, memo
         ax.set_ylabel(ylabel, fontsize=8)
         if len(columns) > 1:
             ax.legend(fontsize=6, loc="best")
-    for ax in axes:
-        for step, style, label in ((memorised, ":", "memorised"), (generalised, "-.", "generalised")):
-            if step:
-                ax.axvline(step, color="grey", ls=style, lw=1, label=label if ax is axes[0] else None)
-    axes[0].legend(fontsize=7, loc="best")
-    axes[-1].set_xscale("log")
-    axes[-1].set_xlabel("step (log scale)")
-    fig.suptitle(title, fontsize=10)
+    mark_phases(axes, title, ((memorised, ":", "memorised"), (generalised, "-.", "generalised")))
     fig.tight_layout()
     return fig
 

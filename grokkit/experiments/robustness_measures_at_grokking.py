@@ -37,7 +37,7 @@ from torch import nn
 from grokkit import ModularMLPClassifier
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, fit_run, log_x, pyplot, run_summary
+from grokkit.experiments._common import data_seed, fit_run, log_x, mark_phases, pyplot, run_summary
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 from grokkit.measures.matrix_info import (
     entropy_difference,
@@ -233,14 +233,7 @@ def _figure(progress: pd.DataFrame, measures: tuple[str, ...], title: str, memor
         if measure == "hessian_trace" and bool((progress[measure] > 0).all()):
             ax.set_yscale("log")  # it falls by orders of magnitude
         ax.set_ylabel(_LABELS.get(measure, measure), fontsize=8)
-    for ax in axes:
-        for step, style, label in ((memorised, ":", "memorised"), (generalised, "-.", "test ≥ 0.95")):
-            if step:
-                ax.axvline(step, color="grey", ls=style, lw=1, label=label if ax is axes[0] else None)
-    axes[0].legend(fontsize=7, loc="best")
-    axes[-1].set_xscale("log")
-    axes[-1].set_xlabel("step (log scale)")
-    fig.suptitle(title, fontsize=10)
+    mark_phases(axes, title, ((memorised, ":", "memorised"), (generalised, "-.", "test ≥ 0.95")))
     fig.tight_layout()
     return fig
 
