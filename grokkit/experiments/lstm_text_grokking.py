@@ -67,6 +67,12 @@ def _describe(progress: pd.DataFrame) -> dict:
     }
 
 
+def recorded_measures(progress: pd.DataFrame) -> list[str]:
+    """The Golechha measures recorded in ``progress`` (by family: ``circuit_complexity`` for its
+    per-layer ``circuit_complexity/<layer>`` columns), for :func:`~grokkit.plotting.plot_progress`."""
+    return [m for m in GOLECHHA_MEASURES if any(c == m or c.startswith(f"{m}/") for c in progress)]
+
+
 def spearman_with_test_acc(progress: pd.DataFrame) -> dict[str, float]:
     """Spearman correlation of each recorded Golechha measure with test accuracy, over its recorded rows."""
     out = {}
@@ -115,8 +121,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     figures = {
         "fig4d_alpha_comparison": compare_runs(runs, "Omnigrok Fig. 4d: LSTM, α = 6 + wd vs α = 1, no wd",
                                                x="step"),
-        "grokking_alpha6": plot_progress(runs[grok_label], measures=[c for c in GOLECHHA_COLUMNS
-                                                                     if c in runs[grok_label]],
+        "grokking_alpha6": plot_progress(runs[grok_label], measures=recorded_measures(runs[grok_label]),
                                          title=f"LSTM on synthetic reviews, {grok_label} "
                                                "(Golechha Fig. 4: progress measures)"),
     }
