@@ -40,4 +40,4 @@ def test_smoke_run_names_the_stand_in(tmp_path):
     assert "environment" in summary["dataset"] and "stand-in" in summary["dataset"]
     assert set(summary["runs"]) == {"alpha=1", "alpha=3"}
     start_1, start_3 = (summary["headline"][k]["weight_norm_start_end"][0] for k in ("alpha=1", "alpha=3"))
-    assert start_3 == pytest.approx(3 * start_1, rel=100 * np.finfo(np.float32).eps)  # α scales every weight
+    assert start_3 == pytest.approx(3 * start_1, rel=100 * float(np.finfo(np.float32).eps))  # α scales
