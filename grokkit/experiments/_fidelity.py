@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from grokkit.experiments._verdict import _is_interval
+
 #: The columns of ``fidelity.csv``.
 COLUMNS = ("experiment", "paper", "figure", "size", "seeds", "seconds", "verdict", "quantity", "mean", "low",
            "high", "n", "n_missing", "value")
@@ -39,10 +41,6 @@ def flatten(headline: Mapping[str, Any], prefix: str = "") -> list[tuple[str, An
         else:
             leaves.append((name, value))
     return leaves
-
-
-def _is_interval(value: Any) -> bool:
-    return isinstance(value, Mapping) and {"mean", "low", "high", "n"} <= set(value)
 
 
 def _number(value: Any) -> float:
