@@ -36,6 +36,7 @@ import pkgutil
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +210,32 @@ def _move_into_place(staging: Path, out: Path) -> None:
                               f"are kept in {str(staging)!r}.", staging) from exc
 
 
+_SECONDS = "seconds.json"
+
+
+def _earlier_seconds(out: Path) -> float:
+    """Seconds spent by earlier calls on ``out`` (interrupted or finished), from ``out/checkpoints``."""
+    try:
+        return float(json.loads((out / "checkpoints" / _SECONDS).read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def _record_seconds(out: Path, seconds: float) -> None:
+    """Keep the time spent on ``out`` so far beside its checkpoints, for a ``resume`` call to add to.
+
+    A run killed outright (SIGKILL, power loss) records nothing: its resumed
+    call then counts from its own start.
+    """
+    try:
+        folder = out / "checkpoints"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _SECONDS).write_text(json.dumps({"seconds": round(seconds, 1)}))
+    except OSError as exc:
+        warnings.warn(f"could not record the time spent on {str(out)!r} ({exc}); a resumed call will "
+                      "count its seconds from its own start.", RuntimeWarning, stacklevel=3)
+
+
 def reproduce(
     name: str,
     size: str = "full",
@@ -249,7 +276,8 @@ def reproduce(
         recorded epoch (and ``out/progress.csv`` gains each run as it
         finishes), so a resumed call skips the finished runs and continues the
         interrupted one where its last checkpoint left it; its results equal an
-        uninterrupted call's. Without it, old checkpoints in ``out`` are cleared.
+        uninterrupted call's, and ``summary.json``'s ``seconds`` adds the time
+        of the interrupted calls. Without it, old checkpoints in ``out`` are cleared.
     seeds : int, default=1
         Run the experiment with seeds ``seed, seed + 1, ...`` (Clauw et al. use
         5). ``summary.json``'s headline then gives each number as its mean, 95 %
@@ -273,13 +301,16 @@ def reproduce(
     if vectorize not in ("auto", True, False):
         raise ValueError(f"vectorize must be 'auto', True or False; got {vectorize!r}.")
     staging = _staging_dir(out)
+    earlier = _earlier_seconds(out) if resume else 0.0
     start = time.perf_counter()
     try:
         result = _run_seeds(experiment, size, out, seed, int(seeds), device, verbose, resume, vectorize)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        _record_seconds(out, earlier + time.perf_counter() - start)
         raise
-    seconds = time.perf_counter() - start
+    seconds = earlier + time.perf_counter() - start
+    _record_seconds(out, seconds)
     try:
         summary = _write_result(experiment, result, staging, size=size, seed=seed, device=device,
                                 seconds=seconds)

@@ -76,3 +76,26 @@ def test_the_cli_says_how_to_resume_after_sigint(tmp_path):
     _, err = child.communicate(timeout=60)
     assert child.returncode == 130
     assert "--resume" in err and f"--out {out}" in err and "Traceback" not in err
+
+
+def test_a_resumed_call_counts_the_seconds_of_the_interrupted_one(tmp_path, monkeypatch):
+    import types
+
+    import grokkit.experiments as experiments
+
+    clock = iter([0.0, 1000.0, 0.0, 5.0])  # the interrupted call takes 1000 s, the resumed one 5 s
+    monkeypatch.setattr(experiments, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    real = experiments._run_seeds
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(experiments, "_run_seeds", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce("abelian_test", size="smoke", out=out, verbose=0)
+    monkeypatch.setattr(experiments, "_run_seeds", real)
+    assert reproduce("abelian_test", size="smoke", out=out, verbose=0, resume=True)["seconds"] == 1005.0
+    clock = iter([0.0, 7.0])
+    # without resume, the earlier calls' time is not added
+    assert reproduce("abelian_test", size="smoke", out=out, verbose=0)["seconds"] == 7.0
