@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from grokkit import experiments
 from grokkit.experiments import ExperimentResult, reproduce
-from grokkit.experiments._seeds import aggregate_headline
+from grokkit.experiments._seeds import aggregate_headline, reaggregate, support
 
 
 def _fake_run(size, seed, device, verbose):
@@ -48,6 +49,32 @@ def test_headline_numbers_become_mean_interval_and_values(fake, tmp_path):
     assert sorted(progress["seed"].unique()) == [3, 4, 5] and len(progress) == 15
     assert (tmp_path / "seed_bands.png").exists()
     assert json.loads((tmp_path / "summary.json").read_text())["headline"]["slope"]["n"] == 3
+
+
+@pytest.mark.parametrize("path, expected", [
+    (("alpha6_spearman_with_test_acc", "weight_norm"), (-1.0, 1.0)),
+    (("standard", "final_test_acc"), (0.0, 1.0)),
+    (("standard", "test_acc_at_1000_steps"), (0.0, 1.0)),  # an accuracy read at a step
+    (("fig14", "nearest_neighbour_accuracy/logits", "final"), (0.0, 1.0)),  # read from the parent
+    (("wd=2", "synergy_peak_step"), (0.0, math.inf)),
+    (("test_step_by_wd", "0.03"), (0.0, math.inf)),
+    (("alpha=3", "final_train_loss"), (0.0, math.inf)),
+    (("pmi", "steps_from_test_acc_jump"), None),  # signed: before or after the jump
+    (("wd=0.1", "synergy_peak_bits"), None),
+    (("test_slope",), None),
+    (("final_test_acc_gain",), None),
+])
+def test_support_reads_the_range_from_the_key(path, expected):
+    assert support(path) == expected
+
+
+def test_aggregate_clips_bounded_quantities_and_reaggregate_updates_stored_ones():
+    per_seed = [{"final_test_acc": a, "steps_from_jump": d} for a, d in [(1.0, -50), (1.0, 0), (0.9, 40)]]
+    headline = aggregate_headline(per_seed)
+    assert headline["final_test_acc"]["high"] == 1.0
+    assert headline["steps_from_jump"]["low"] < -50  # a signed quantity keeps its whole interval
+    stored = {"final_test_acc": {**headline["final_test_acc"], "high": 1.04}, "label": "x"}
+    assert reaggregate(stored) == {"final_test_acc": headline["final_test_acc"], "label": "x"}
 
 
 def test_aggregate_keeps_text_that_differs_per_seed():

@@ -244,6 +244,15 @@ def test_seed_interval_leaves_out_missing_values():
     assert np.isnan(seed_interval([5.0])["low"])
 
 
+def test_seed_interval_is_clipped_to_the_range_given():
+    values = [1.0, 1.0, 0.9]
+    free, clipped = seed_interval(values), seed_interval(values, bounds=(0.0, 1.0))
+    assert free["high"] > 1.0 and clipped["high"] == 1.0  # an accuracy cannot exceed 1
+    assert clipped["low"] == free["low"] and clipped["mean"] == free["mean"]
+    with pytest.raises(ValueError, match=r"bounds must be \(low, high\)"):
+        seed_interval(values, bounds=(1.0, 0.0))
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"param_grid": {"random_state": [0, 1]}}, ValueError, "pass the seeds as seeds="),
     ({"param_grid": {"bogus": [1]}}, ValueError, r"names \['bogus'\]"),
