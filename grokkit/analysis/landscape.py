@@ -54,6 +54,21 @@ class Convergence:
     #: ``None``: the estimator's own ``max_epochs``.
     max_steps: int | None
 
+    @classmethod
+    def checked(cls, rtol: Any, atol: Any, window: Any, max_steps: Any) -> Convergence:
+        """The rule from an estimator's ``rtol``, ``atol``, ``window`` and ``max_steps``, each checked."""
+        for name, value in (("rtol", rtol), ("atol", atol)):
+            check_number(name, value, low=0)
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite; got {value!r}.")
+        check_number("window", window, low=1, integer=True)
+        if max_steps is not None:
+            check_number("max_steps", max_steps, low=1, integer=True)
+            if max_steps < window:
+                raise ValueError(f"max_steps ({max_steps}) must be at least window ({window}): "
+                                 f"a point trains a whole window before it can count as converged.")
+        return cls(float(rtol), float(atol), int(window), None if max_steps is None else int(max_steps))
+
 
 def check_grok_estimator(name: str, estimator: Any) -> None:
     """A grokkit estimator: one with the shared ``alpha``/``constrain_norm``/``weight_decay`` params."""
@@ -437,19 +452,7 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         return alphas, [int(n) for n in sizes], convergence
 
     def _check_convergence(self) -> Convergence:
-        for name in ("rtol", "atol"):
-            value = getattr(self, name)
-            check_number(name, value, low=0)
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite; got {value!r}.")
-        check_number("window", self.window, low=1, integer=True)
-        if self.max_steps is not None:
-            check_number("max_steps", self.max_steps, low=1, integer=True)
-            if self.max_steps < self.window:
-                raise ValueError(f"max_steps ({self.max_steps}) must be at least window ({self.window}): "
-                                 f"a point trains a whole window before it can count as converged.")
-        return Convergence(float(self.rtol), float(self.atol), int(self.window),
-                           None if self.max_steps is None else int(self.max_steps))
+        return Convergence.checked(self.rtol, self.atol, self.window, self.max_steps)
 
     def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None) -> ReducedLandscape:
         """Train one norm-constrained clone per (N, α) to convergence and tabulate the reduced losses.

@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from grokkit._validation import check_number, check_options, check_random_state
 from grokkit.analysis.landscape import (
-    ReducedLandscape,
+    Convergence,
     check_grok_estimator,
     check_n_jobs,
     check_positive_grid,
@@ -242,8 +242,8 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                                      else self.alphas)
         check_n_jobs(self.n_jobs)
         check_number("verbose", self.verbose, low=0, integer=True)
-        convergence = None if self.window is None else ReducedLandscape(
-            rtol=self.rtol, atol=self.atol, window=self.window, max_steps=self.max_steps)._check_convergence()
+        convergence = None if self.window is None else Convergence.checked(
+            self.rtol, self.atol, self.window, self.max_steps)
         rng = check_random_state(self.random_state)
         data_seed = int(rng.randint(0, 2**31 - 1))
         self.seed_ = int(rng.randint(0, 2**31 - 1))

@@ -328,3 +328,15 @@ def compare_runs(runs: Mapping[str, pd.DataFrame], title: str, measures: Sequenc
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def spread_decades(table: pd.DataFrame, value: str, over: str, at: str) -> float:
+    r"""Median over ``at`` of :math:`\log_{10}(\max_{\rm over} v / \min_{\rm over} v)`: how many decades
+    ``value`` spans along ``over`` at a fixed ``at`` (NaN when no group has two positive values)."""
+    spans = []
+    for _, group in table.groupby(at):
+        values = group[value].to_numpy(dtype=float)
+        values = values[np.isfinite(values) & (values > 0)]
+        if len(values) >= 2:
+            spans.append(np.log10(values.max() / values.min()))
+    return float(np.median(spans)) if spans else float("nan")

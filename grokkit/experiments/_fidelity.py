@@ -144,7 +144,8 @@ def rst(summaries: Sequence[Mapping[str, Any]], missing: Sequence[str] = (), com
              "``grokkit reproduce NAME`` at the size and number of seeds it names; numbers are the mean "
              "[95 % Student-t interval] over seeds, clipped to the range the quantity can take (an "
              "accuracy to [0, 1], a correlation to [-1, 1], a step to >= 0) (\"never\": the level was not "
-             "reached within the budget). The verdict is the experiment's ``verdict`` rule read on those numbers: "
+             "reached within the budget). The verdict is the experiment's ``verdict`` rule read on those "
+             "numbers: "
              "**reproduced** (every part of the claim holds), **partly** (some part holds) or "
              "**not reproduced**; the reason quotes what it read. The *Data* column names the stand-in "
              "where the paper's data cannot be had offline.", "",

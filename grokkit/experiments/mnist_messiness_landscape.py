@@ -39,7 +39,7 @@ import pandas as pd
 from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, landscape_runs, run_summary
+from grokkit.experiments._common import data_seed, landscape_runs, run_summary, spread_decades
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
@@ -118,18 +118,6 @@ def messiness_landscape(estimator: Any, data: tuple[np.ndarray, ...], messiness:
         tables.append(landscape.landscape_.assign(messiness=float(m)))
     table = pd.concat(tables, ignore_index=True)
     return table[["messiness", *[c for c in table.columns if c != "messiness"]]]
-
-
-def spread_decades(table: pd.DataFrame, value: str, over: str, at: str) -> float:
-    r"""Median over ``at`` of :math:`\log_{10}(\max_{\rm over} v / \min_{\rm over} v)`: how many decades
-    ``value`` spans along ``over`` at a fixed ``at`` (NaN when no group has two positive values)."""
-    spans = []
-    for _, group in table.groupby(at):
-        values = group[value].to_numpy(dtype=float)
-        values = values[np.isfinite(values) & (values > 0)]
-        if len(values) >= 2:
-            spans.append(np.log10(values.max() / values.min()))
-    return float(np.median(spans)) if spans else float("nan")
 
 
 def landscape_headline(table: pd.DataFrame) -> dict[str, Any]:

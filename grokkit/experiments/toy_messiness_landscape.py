@@ -57,9 +57,8 @@ import pandas as pd
 from grokkit._validation import check_number, check_options
 from grokkit.analysis.messiness import MessinessLandscape, default_decoder
 from grokkit.experiments import SIZES, Experiment, ExperimentResult
-from grokkit.experiments._common import landscape_runs, pyplot, run_summary
+from grokkit.experiments._common import landscape_runs, pyplot, run_summary, spread_decades
 from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, mean, node
-from grokkit.experiments.mnist_messiness_landscape import spread_decades
 from grokkit.plotting import plot_landscape_heatmap
 
 #: Fig. 6e's train-loss level.

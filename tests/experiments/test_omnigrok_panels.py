@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from grokkit.experiments import reproduce
+from grokkit.experiments._common import spread_decades
 from grokkit.experiments.critical_data_size import (
     HEADLINE_LEVEL,
     SIZES_N,
@@ -20,7 +21,6 @@ from grokkit.experiments.mnist_messiness_landscape import (
     MESSINESS,
     landscape_headline,
     messy_images,
-    spread_decades,
 )
 from grokkit.experiments.transformer_landscape import ALPHAS as TRANSFORMER_ALPHAS
 from grokkit.experiments.transformer_landscape import FRACTIONS, MODEL, critical_fraction, lu_shape
