@@ -69,6 +69,14 @@ class Measure:
 _REGISTRY: dict[str, Measure] = {}
 
 
+def _same_definition(old: Callable[..., Any], new: Callable[..., Any]) -> bool:
+    """Whether two functions are one source definition imported twice."""
+    def where(f: Callable[..., Any]) -> tuple[Any, ...]:
+        return (getattr(f, "__module__", None), getattr(f, "__qualname__", None))
+
+    return where(old) == where(new) and where(old) != (None, None)
+
+
 def register(
     name: str,
     func: Callable[..., Any],
@@ -79,10 +87,13 @@ def register(
 
     A name is registered once: registering a taken name raises ``ValueError``
     (two measures writing one ``progress_`` column would overwrite each other).
+    The same definition imported again (a module reloaded, or collected by
+    ``pytest --doctest-modules`` under ``--import-mode=importlib``: same module
+    and qualified name) replaces its entry instead.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str; got {name!r}.")
-    if name in _REGISTRY:
+    if name in _REGISTRY and not _same_definition(_REGISTRY[name].func, func):
         raise ValueError(
             f"A measure named {name!r} is already registered (by {_REGISTRY[name].func.__module__}); "
             "pick another name."

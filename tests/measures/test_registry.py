@@ -79,3 +79,24 @@ def test_registering_a_taken_name_raises():
         @measure(name="weight_norm")
         def another_norm(module):
             return 0.0
+
+
+def test_the_same_definition_imported_again_replaces_its_entry():
+    """A module imported twice (a reload, ``--doctest-modules``) registers its measures again quietly."""
+    import types
+
+    from grokkit.measures.registry import _REGISTRY, register
+
+    original = _REGISTRY["softmax_collapse"]
+    f = original.func
+    again = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    again.__qualname__, again.__module__ = f.__qualname__, f.__module__  # what a second import makes
+    try:
+        register("softmax_collapse", again, needs=original.needs, task_keys=original.task_keys)
+        assert _REGISTRY["softmax_collapse"].func is again
+    finally:
+        _REGISTRY["softmax_collapse"] = original
+    other = types.FunctionType(f.__code__, f.__globals__, f.__name__)  # a different module's function
+    other.__module__ = "somewhere_else"
+    with pytest.raises(ValueError, match="softmax_collapse.*already registered"):
+        register("softmax_collapse", other)
