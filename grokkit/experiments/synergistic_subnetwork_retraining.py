@@ -11,9 +11,13 @@ batch AdamW lr 0.03, betas (0.9, 0.98)):
   layer at zero (Fig. 7), the settings with an emergent phase;
 * weight decay 0.1 (Fig. 6 left), for comparison.
 
-The emergence checkpoint is the run's synergy peak (most negative
-O-information over the analysed checkpoints, as in
-``synergy_across_weight_decay_and_alpha``). At that checkpoint
+The emergence checkpoint is the deepest synergy (most negative O-information)
+among the analysed checkpoints of the emergence phase: after the run has
+memorised (train accuracy >= 0.99) and before it generalises (test accuracy >=
+0.95) (:func:`emergence_checkpoint`). A run's global synergy peak often comes
+after generalisation (``synergy_across_weight_decay_and_alpha``), where the
+network already generalises and retraining a part of it shows nothing about
+the emergence phase. At that checkpoint
 :func:`grokkit.analysis.subnetwork.synergistic_subnetwork` bins the neurons into
 10 Ward clusters, takes the multiplet of bins of lowest O-information
 
@@ -37,11 +41,7 @@ from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, pyplot, run_summary
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
-from grokkit.experiments.synergy_across_weight_decay_and_alpha import (
-    ALPHA_RUN,
-    synergy_peak,
-    train_with_synergy,
-)
+from grokkit.experiments.synergy_across_weight_decay_and_alpha import ALPHA_RUN, train_with_synergy
 
 RUNS = (("wd=2", {"weight_decay": 2.0}),
         ("alpha=8", {"alpha": 8.0, **ALPHA_RUN}),
@@ -53,10 +53,12 @@ SETTINGS = {
     "quick": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
              "2 500 steps, checkpoint every 25 steps, O-information at up to 14 log-spaced checkpoints; "
              "wd 2, α 8 (wd 0, last layer 0, constrained norm) and wd 0.1; sub-network and inverse at the "
-             "synergy peak retrained 1 500 steps",
+             "emergence checkpoint (deepest synergy between memorisation and generalisation) retrained "
+             "1 500 steps",
     "full": "p 97, 40 % of pairs, 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), full batch, "
             "4 000 steps, checkpoint and O-information every 5 steps; wd 2, α 8 (wd 0, last layer 0, "
-            "constrained norm) and wd 0.1; sub-network and inverse at the synergy peak retrained 4 000 steps",
+            "constrained norm) and wd 0.1; sub-network and inverse at the emergence checkpoint retrained "
+            "4 000 steps",
 }
 
 
@@ -69,8 +71,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     for label, params in chosen:
         clf, progress, _ = train_with_synergy(label, params, data, size, seed, device, verbose)
         original = run_summary(progress, test_threshold=0.95)
-        peak = synergy_peak(progress, original["generalization_step"])
-        epoch = int(progress.loc[progress["step"] == peak["synergy_peak_step"], "epoch"].iloc[0])
+        peak = emergence_checkpoint(progress, original["memorization_step"], original["generalization_step"])
+        epoch = int(progress.loc[progress["step"] == peak["step"], "epoch"].iloc[0])
         if verbose:
             print(f"[{label}] retraining the synergistic sub-network of epoch {epoch}", flush=True)
         analyzer = OInformationAnalyzer(n_bins=4 if size == "smoke" else 10)
@@ -78,8 +80,9 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                         epoch=epoch, max_epochs=retrain)
         runs[label], summaries[label] = progress, original
         entry: dict[str, Any] = {
-            "emergence_checkpoint_step": peak["synergy_peak_step"],
-            "synergy_at_checkpoint_bits": peak["synergy_peak_bits"],
+            "emergence_checkpoint_step": peak["step"],
+            "emergence_checkpoint_chosen_from": peak["window"],
+            "synergy_at_checkpoint_bits": peak["bits"],
             "original_generalization_step_test_0.95": original["generalization_step"],
             "original_final_test_acc": original["final_test_acc"],
             "original_test_acc_at_checkpoint": float(
@@ -107,6 +110,31 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     return ExperimentResult(runs=runs, summary=summary, figures=figures)
 
 
+def emergence_checkpoint(progress: pd.DataFrame, memorization_step: int | None,
+                         generalization_step: int | None) -> dict[str, Any]:
+    """The analysed checkpoint of deepest synergy in the emergence phase (Clauw et al. §7).
+
+    The window is the steps from memorisation to generalisation,
+    ``memorization_step <= step < generalization_step``; with no analysed
+    checkpoint there, every step before generalisation; with none of those
+    either (or a run that never generalises), the whole run. Returns ``step``,
+    ``bits`` and ``window`` (which of the three it chose from).
+    """
+    rows = progress.dropna(subset=["synergy"])
+    if rows.empty:
+        raise ValueError("progress has no synergy values; merge an OInformationAnalyzer table first.")
+    before = rows if generalization_step is None else rows[rows["step"] < generalization_step]
+    emergent = before if memorization_step is None else before[before["step"] >= memorization_step]
+    if generalization_step is not None and len(emergent):
+        chosen, window = emergent, "between memorisation and generalisation"
+    elif generalization_step is not None and len(before):
+        chosen, window = before, "before generalisation"
+    else:
+        chosen, window = rows, "the whole run"
+    row = chosen.loc[chosen["synergy"].idxmin()]
+    return {"step": int(row["step"]), "bits": float(row["synergy"]), "window": window}
+
+
 def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list[str]) -> Any:
     plt = pyplot()
     fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), squeeze=False)
@@ -118,7 +146,7 @@ def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list
             steps = frame["step"] + offsets[f"{label}/{part}"]
             ax.plot(steps, frame["test_acc"], color=color, label=f"{part} (retrained)")
             ax.plot(steps, frame["train_acc"], color=color, ls="--", lw=0.8)
-        ax.axvline(offsets[f"{label}/subnetwork"], color="grey", ls=":", lw=1, label="synergy peak")
+        ax.axvline(offsets[f"{label}/subnetwork"], color="grey", ls=":", lw=1, label="emergence checkpoint")
         ax.set_title(label, fontsize=10)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("step")

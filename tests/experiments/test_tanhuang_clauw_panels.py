@@ -349,3 +349,18 @@ def test_appendix_verdict_reads_the_headline(appendix):
     bad["fig17"]["pe_logits"]["steps_from_test_acc_jump"] = 900
     bad["fig14"]["barlow_twins"]["final_test_acc"] = 0.5
     assert rule(bad).label == "not reproduced"
+
+
+def test_emergence_checkpoint_is_the_deepest_synergy_between_memorisation_and_generalisation():
+    from grokkit.experiments.synergistic_subnetwork_retraining import emergence_checkpoint
+
+    frame = pd.DataFrame({"step": [0, 10, 20, 30, 40, 50],
+                          "synergy": [-0.8, -0.2, np.nan, -0.4, -0.3, -0.9]})
+    # the global peak (-0.9 at 50) comes after generalisation, the init's -0.8 before memorisation
+    assert emergence_checkpoint(frame, 10, 45) == {"step": 30, "bits": -0.4,
+                                                   "window": "between memorisation and generalisation"}
+    assert emergence_checkpoint(frame, 35, 38)["window"] == "before generalisation"
+    assert emergence_checkpoint(frame, 35, 38)["step"] == 0
+    assert emergence_checkpoint(frame, 10, None) == {"step": 50, "bits": -0.9, "window": "the whole run"}
+    with pytest.raises(ValueError, match="no synergy values"):
+        emergence_checkpoint(frame.assign(synergy=np.nan), 10, 45)
