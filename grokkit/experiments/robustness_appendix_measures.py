@@ -445,7 +445,7 @@ def verdict(headline: dict) -> Verdict:
     checks = [apart, abs(mean(pe_jump)) <= modular, len(near) >= 2, sooner and kept]
     why = (f"logit distance of a+b, b+a {fmt(start)} at memorisation → {fmt(end)}; logit PE's fastest "
            f"change {fmt(pe_jump)} steps from the test jump; images: {', '.join(near) or 'none'} of PMI, PE, "
-           f"MID, ED within {images:g} steps of it; test ≥ 0.95 at step {fmt(standard)} standard, "
+           f"MID, ED within {images:.0f} steps of it; test ≥ 0.95 at step {fmt(standard)} standard, "
            + ", ".join(f"{r} {fmt(step)} (final {fmt(node(headline, f'fig14.{r}.final_test_acc'))})"
                        for r, step in regularised.items()))
     return judge("reproduced" if all(checks) else "partly" if sum(checks) >= 2 else "not reproduced", why)
