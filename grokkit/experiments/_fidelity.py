@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from grokkit.experiments._seeds import reaggregate
 from grokkit.experiments._verdict import _is_interval
 
 #: The columns of ``fidelity.csv``.
@@ -216,8 +217,6 @@ def fidelity(out: str | Path, names: Sequence[str] | None = None, size: str = "q
 
 def _finished(out: Path, name: str) -> dict[str, Any] | None:
     """``OUT/NAME/summary.json`` of a finished reproduction, or ``None``."""
-    from grokkit.experiments._seeds import reaggregate
-
     path = out / name / "summary.json"
     if not path.exists():
         return None

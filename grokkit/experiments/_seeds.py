@@ -77,6 +77,12 @@ def support(path: Sequence[str]) -> tuple[float, float] | None:
     return None
 
 
+def _per_seed_numbers(values: Sequence[Any]) -> bool:
+    """Whether per-seed values are numbers (``None``: a level never reached), at least one given."""
+    return (all(v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)) for v in values)
+            and any(v is not None for v in values))
+
+
 def aggregate_headline(per_seed: Sequence[Any], path: tuple[str, ...] = ()) -> Any:
     """Per-seed headline values -> the same structure, each number as :func:`seed_interval`'s dict.
 
@@ -90,8 +96,7 @@ def aggregate_headline(per_seed: Sequence[Any], path: tuple[str, ...] = ()) -> A
     if isinstance(first, Mapping):
         keys = [k for k in first if all(isinstance(s, Mapping) and k in s for s in per_seed)]
         return {k: aggregate_headline([s[k] for s in per_seed], (*path, str(k))) for k in keys}
-    numeric = all(v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)) for v in per_seed)
-    if numeric and any(v is not None for v in per_seed):
+    if _per_seed_numbers(per_seed):
         return seed_interval(per_seed, bounds=support(path))
     return first if all(v == first for v in per_seed) else list(per_seed)
 
@@ -102,8 +107,7 @@ def reaggregate(headline: Any, path: tuple[str, ...] = ()) -> Any:
     if isinstance(headline, Mapping):
         if {"mean", "low", "high", "n", "values"} <= set(headline) and isinstance(headline["values"], list):
             values = headline["values"]
-            if values and all(v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))
-                              for v in values):
+            if _per_seed_numbers(values):
                 return {**headline, **seed_interval(values, bounds=support(path))}
             return dict(headline)
         return {k: reaggregate(v, (*path, str(k))) for k, v in headline.items()}
