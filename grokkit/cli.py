@@ -166,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{args.name} ({size}, {summary['seconds']} s) on {summary.get('dataset', '')}")
     for key, value in summary.get("headline", {}).items():
         print(f"  {key}: {value}")
+    if "verdict" in summary:
+        print(f"verdict: {summary['verdict']['label']}: {summary['verdict']['why']}")
     return 0
 
 

@@ -40,7 +40,14 @@ def test_reproduce_writes_csv_json_and_pngs(tmp_path, capsys):
     assert summary["seed"] == 1 and summary["size"] == "smoke"
     assert (out / "progress.csv").stat().st_size > 0
     assert all((out / f).exists() for f in summary["files"])
-    assert "constrained_final_test_acc" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "constrained_final_test_acc" in printed
+    # summary.json stores the verdict its experiment's rule reads on the headline, and the CLI prints it
+    from grokkit.experiments import get_experiment
+
+    label, why = get_experiment("norm_constraint_removes_grokking").verdict(summary["headline"])
+    assert summary["verdict"] == {"label": label, "why": why}
+    assert f"verdict: {label}: {why}" in printed
 
 
 def test_python_dash_m_grokkit_lists():

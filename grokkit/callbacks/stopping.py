@@ -9,20 +9,32 @@ from typing import Any
 from skorch.callbacks import Callback
 
 from grokkit._validation import check_number
+from grokkit.progress import MEMORISATION_LEVEL, generalisation_level, is_recorded
 
 
 class StopWhenGrokked(Callback):
     """End ``fit`` once the run has memorised and generalised, and stayed so.
 
-    At every recorded epoch (the rows of ``progress_``) it checks
-    ``train_acc >= train_threshold`` and ``test_acc >= test_threshold``; after
-    ``patience`` consecutive recorded epochs that pass, it stops the fit by
-    raising ``KeyboardInterrupt`` from ``on_epoch_end``, skorch's convention
-    (``EarlyStopping`` does the same). grokkit's loop ends such a fit quietly:
-    no "interrupted" warning, the epoch it stopped at is the last row of
-    ``progress_``, and ``stopped_by_`` names the callback. With
-    ``checkpoint_dir`` the stopped run counts as finished: fitting it again
-    returns it as it was instead of training on.
+    At every recorded epoch (the rows of ``progress_``) it checks that the
+    train accuracy is at least ``train_threshold`` and that the test accuracy
+    has generalised; after ``patience`` consecutive recorded epochs that pass,
+    it stops the fit by raising ``KeyboardInterrupt`` from ``on_epoch_end``,
+    skorch's convention (``EarlyStopping`` does the same). grokkit's loop ends
+    such a fit quietly: no "interrupted" warning, the epoch it stopped at is
+    the last row of ``progress_``, and ``stopped_by_`` names the callback.
+    With ``checkpoint_dir`` the stopped run counts as finished: fitting it
+    again returns it as it was instead of training on.
+
+    "Generalised" is grokkit's one definition
+    (:data:`grokkit.progress.GENERALISED`): test accuracy at 95 % of the best
+    the run reaches, that best at least halfway from the first recorded test
+    accuracy to 1. Online, the best so far stands for the best of the run: an
+    epoch passes when its test accuracy is within 5 % of the best so far and
+    that best clears the gain condition, so the rule stops on a plateau (a
+    test accuracy still climbing by more than 5 % over ``patience`` recorded
+    epochs resets it) and :func:`~grokkit.analysis.grokking_summary` of the
+    stopped run reads it as generalised. A float ``test_threshold`` asks for
+    an absolute level instead.
 
     Use it where a figure ends at generalisation (time-to-generalise
     measurements, sweeps over weight decay): the cost of a run becomes its
@@ -32,23 +44,24 @@ class StopWhenGrokked(Callback):
     ----------
     train_threshold : float, default=0.99
         Memorised = train accuracy at least this.
-    test_threshold : float, default=0.95
-        Generalised = test accuracy at least this.
+    test_threshold : float or None, default=None
+        ``None``: generalised by grokkit's definition, read online as above.
+        A float: test accuracy at least this.
     patience : int, default=3
-        Consecutive recorded epochs that must pass both thresholds. With the
-        default log-spaced schedule (20 recorded epochs per decade) this is a
-        stretch of about a third of a decade; with ``measure_every=k``,
-        ``patience·k`` epochs.
+        Consecutive recorded epochs that must pass. With the default
+        log-spaced schedule (20 recorded epochs per decade) this is a stretch
+        of about a third of a decade; with ``measure_every=k``, ``patience·k``
+        epochs.
 
     Attributes
     ----------
     passes_ : int
-        Consecutive recorded epochs passing both thresholds so far.
+        Consecutive recorded epochs passing so far.
     grokked_epoch_ : int or None
         The first epoch of the passing stretch that stopped the fit.
     """
 
-    def __init__(self, train_threshold: float = 0.99, test_threshold: float = 0.95,
+    def __init__(self, train_threshold: float = MEMORISATION_LEVEL, test_threshold: float | None = None,
                  patience: int = 3) -> None:
         self.train_threshold = train_threshold
         self.test_threshold = test_threshold
@@ -56,26 +69,35 @@ class StopWhenGrokked(Callback):
 
     def initialize(self) -> StopWhenGrokked:
         check_number("train_threshold", self.train_threshold, low=0, high=1)
-        check_number("test_threshold", self.test_threshold, low=0, high=1)
+        if self.test_threshold is not None:
+            check_number("test_threshold", self.test_threshold, low=0, high=1)
         check_number("patience", self.patience, low=1, integer=True)
         self.passes_ = 0
         self.first_pass_: int | None = None
         self.grokked_epoch_: int | None = None
+        self._window: deque[tuple[int, float, float]] = deque(maxlen=self.patience)
         return self
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         row = net.history[-1]
-        if "train_acc" not in row:
-            return  # not a recorded epoch
+        if not is_recorded(row):
+            return
         if "test_acc" not in row:
             raise ValueError("StopWhenGrokked needs test accuracy: fit with eval_set=(X_test, y_test).")
-        if row["train_acc"] >= self.train_threshold and row["test_acc"] >= self.test_threshold:
-            if self.passes_ == 0:
-                self.first_pass_ = int(row["epoch"])
-            self.passes_ += 1
+        self._window.append((int(row["epoch"]), float(row["train_acc"]), float(row["test_acc"])))
+        if self.test_threshold is None:
+            first = getattr(net, "initial_record_", {}) or {}
+            accs = [first["test_acc"]] if "test_acc" in first else []
+            accs += [r["test_acc"] for r in net.history if is_recorded(r) and "test_acc" in r]
+            level = generalisation_level(accs)
         else:
-            self.passes_ = 0
+            level = self.test_threshold
+        passing = [level is not None and train >= self.train_threshold and test >= level
+                   for _, train, test in self._window]
+        # consecutive passes counted back from this epoch, within the last `patience` records
+        self.passes_ = next((i for i, ok in enumerate(reversed(passing)) if not ok), len(passing))
         if self.passes_ >= self.patience:
+            self.first_pass_ = self._window[0][0]
             self.grokked_epoch_ = self.first_pass_
             raise KeyboardInterrupt
 

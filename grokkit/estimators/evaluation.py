@@ -74,8 +74,14 @@ class Evaluation:
         module.load_state_dict(self.checkpoints_[epoch])
         return module.eval()
 
-    def grokking_summary(self, train_threshold: float = 0.99, test_threshold: float = 0.9
+    def grokking_summary(self, train_threshold: float = 0.99, test_threshold: float | None = None
                          ) -> dict[str, Any]:
-        """:func:`grokkit.analysis.grokking_summary` of this run's ``progress_``."""
+        """:func:`grokkit.analysis.grokking_summary` of this run's ``progress_``.
+
+        By default "generalised" is grokkit's one definition
+        (:data:`grokkit.progress.GENERALISED`); the summary's ``missing`` says
+        why a step it could not give is ``None`` (no ``eval_set``, a level never
+        reached).
+        """
         check_is_fitted(self, "progress_")
         return grokking_summary(self.progress_, train_threshold, test_threshold)

@@ -391,6 +391,10 @@ def _write_result(experiment: Experiment, result: ExperimentResult, folder: Path
         "files": files,
     }
     summary = _jsonable(summary)
+    if experiment.verdict is not None:
+        # the verdict read when the run finished; the fidelity page re-reads it with the current rule
+        label, why = experiment.verdict(summary.get("headline", {}))
+        summary["verdict"] = {"label": label, "why": why}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 

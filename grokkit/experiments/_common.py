@@ -244,7 +244,7 @@ def fit_run(estimator: Any, data: Sequence[np.ndarray], label: str, verbose: int
 
 
 def run_summary(progress: pd.DataFrame, train_threshold: float = 0.99,
-                test_threshold: float = 0.9) -> dict[str, Any]:
+                test_threshold: float | None = None) -> dict[str, Any]:
     """:func:`grokking_summary` plus the weight norm at the start, minimum and end."""
     summary = grokking_summary(progress, train_threshold, test_threshold)
     if "weight_norm" in progress:

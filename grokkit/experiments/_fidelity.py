@@ -26,6 +26,7 @@ import pandas as pd
 
 from grokkit.experiments._seeds import reaggregate
 from grokkit.experiments._verdict import _is_interval
+from grokkit.progress import GENERALISED
 
 #: The columns of ``fidelity.csv``.
 COLUMNS = ("experiment", "paper", "figure", "size", "seeds", "seconds", "verdict", "quantity", "mean", "low",
@@ -149,7 +150,8 @@ def rst(summaries: Sequence[Mapping[str, Any]], missing: Sequence[str] = (), com
              "numbers: "
              "**reproduced** (every part of the claim holds), **partly** (some part holds) or "
              "**not reproduced**; the reason quotes what it read. The *Data* column names the stand-in "
-             "where the paper's data cannot be had offline.", "",
+             "where the paper's data cannot be had offline. " + GENERALISED
+             + " (Getting started: *Memorised and generalised*)", "",
              ".. list-table::", "   :header-rows: 1", "   :widths: 14 22 42 12 10", "",
              "   * - Panel", "     - The paper's claim", "     - grokkit: size, seeds, the numbers read",
              "     - Data", "     - Verdict"]

@@ -23,6 +23,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from grokkit.progress import format_against
+
 #: The verdicts, best first.
 LABELS = ("reproduced", "partly", "not reproduced")
 
@@ -118,13 +120,18 @@ def count(value: Any) -> str:
     return "all seeds" if value else "no seed"
 
 
-def fmt(value: Any, digits: int = 3) -> str:
-    """A headline value as text: ``mean [low, high]``, ``never`` or ``never in k of n seeds``."""
+def fmt(value: Any, digits: int = 3, against: float | None = None) -> str:
+    """A headline value as text: ``mean [low, high]``, ``never`` or ``never in k of n seeds``.
+
+    ``against``: the threshold the reason compares the value with; the mean
+    then keeps as many digits as it takes not to be rounded across it (0.8998
+    against 0.9 reads ``0.8998``, not ``0.9``).
+    """
     if _is_interval(value):
         n, total = int(value["n"]), int(value["n"]) + int(value.get("n_missing", 0))
         if n == 0:
             return "never"
-        text = _number(value["mean"], digits)
+        text = _number(value["mean"], digits, against)
         if math.isfinite(value["low"]) and value["high"] > value["low"]:
             text += f" [{_number(value['low'], digits)}, {_number(value['high'], digits)}]"
         if n < total:
@@ -135,13 +142,14 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, bool) or isinstance(value, list) and all(isinstance(v, bool) for v in value):
         return count(value)
     if _real(value):
-        return _number(value, digits)
+        return _number(value, digits, against)
     return str(value)
 
 
-def _number(value: float, digits: int) -> str:
+def _number(value: float, digits: int, against: float | None = None) -> str:
     if not math.isfinite(value):
         return str(value)
     if abs(value) >= 10 ** digits or value == int(value) and abs(value) >= 10:
-        return f"{round(value):,}".replace(",", " ")
-    return f"{value:.{digits}g}"
+        if against is None or (round(value) < against) == (value < against):
+            return f"{round(value):,}".replace(",", " ")
+    return f"{value:.{digits}g}" if against is None else format_against(value, against, digits)

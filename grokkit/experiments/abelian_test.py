@@ -83,8 +83,8 @@ def verdict(headline: dict) -> Verdict:
     follows = (mean(low) < 0.5 and mean(generalised) > 0
                and abs(mean(crossing) - mean(generalised)) <= 0.25 * mean(generalised))
     faster = mean(penalty) < mean(generalised)
-    why = (f"commutativity {fmt(low)} while memorised, ≥ 0.9 at step {fmt(crossing)} against test ≥ 0.95 at "
-           f"{fmt(generalised)}; with the abelian loss test ≥ 0.95 at {fmt(penalty)}")
+    why = (f"commutativity {fmt(low)} while memorised, ≥ 0.9 at step {fmt(crossing)} against "
+           f"generalisation at {fmt(generalised)}; with the abelian loss generalised at {fmt(penalty)}")
     label = "reproduced" if follows and faster else "partly" if follows or faster else "not reproduced"
     return judge(label, why)
 

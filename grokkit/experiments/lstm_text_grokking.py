@@ -103,7 +103,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                      weight_decay=wd, lr=config["lr"], batch_size=50, max_epochs=epochs,
                                      measures=measures, random_state=seed, device=device, verbose=verbose)
             runs[label] = fit_run(clf, data, label, verbose).progress_
-    summaries = {label: run_summary(frame, 0.999, 0.7) for label, frame in runs.items()}
+    summaries = {label: run_summary(frame, 0.999) for label, frame in runs.items()}
     grok, control = _describe(runs[grok_label]), _describe(runs[control_label])
     summary = {
         "dataset": f"synthetic sentiment corpus (make_sentiment_corpus), {n} documents split "

@@ -63,7 +63,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     for label, frame in runs.items():
         headline[label] = {
             "memorization_step": summaries[label]["memorization_step"],
-            "generalization_step_test_0.9": summaries[label]["generalization_step"],
+            "generalization_step": summaries[label]["generalization_step"],
             "test_acc_at_1000_steps": test_acc_at(frame, 1000),
             "test_acc_at_2500_steps": test_acc_at(frame, 2500),
             "final_test_acc": summaries[label]["final_test_acc"],

@@ -77,10 +77,10 @@ def verdict(headline: dict) -> Verdict:
     grokked = fraction(headline.get("alpha8_grokked"))
     late, early = headline.get("alpha8_generalization_step"), headline.get("alpha1_generalization_step")
     why = (f"α 8: fit at step {fmt(headline.get('alpha8_memorization_step'))} with test "
-           f"{fmt(headline.get('alpha8_test_acc_at_memorization'))}, test ≥ 0.9 at {fmt(late)} (final "
+           f"{fmt(headline.get('alpha8_test_acc_at_memorization'))}, generalised at {fmt(late)} (final "
            f"{fmt(headline.get('alpha8_final_test_acc'))}; grokked in "
            f"{fmt(headline.get('alpha8_grokked'))}); "
-           f"α 1: test ≥ 0.9 at {fmt(early)}")
+           f"α 1: generalised at {fmt(early)}")
     if grokked == 1 and mean(early) < mean(late):
         return judge("reproduced", why)
     return judge("partly" if grokked > 0 else "not reproduced", why)

@@ -37,7 +37,7 @@ from __future__ import annotations
 from grokkit import GrokMLPClassifier
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import compare_runs, fit_run, image_data, run_summary
-from grokkit.experiments._verdict import Verdict, everywhere, fmt, fraction, judge, mean, node, reached
+from grokkit.experiments._verdict import Verdict, everywhere, fmt, fraction, judge, node, reached
 from grokkit.plotting import plot_progress
 
 MEASURES = ("weight_norm", "activation_sparsity", "weight_entropy", "circuit_complexity")
@@ -112,11 +112,11 @@ def verdict(headline: dict) -> Verdict:
     test = headline.get("norm_increasing_final_test_acc")
     spearman = node(headline, "default_spearman_with_test_acc.weight_norm")
     why = (f"norm-increasing run: norm grew in {fmt(headline.get('norm_increasing_norm_grew'))}, final test "
-           f"{fmt(test)}, test ≥ 0.9 at step {fmt(headline.get('norm_increasing_generalization_step'))}; "
+           f"{fmt(test)}, generalised at step {fmt(headline.get('norm_increasing_generalization_step'))}; "
            f"default run: final test {fmt(headline.get('default_final_test_acc'))}, "
            "Spearman(weight norm, test) "
            f"{fmt(spearman)}")
-    if grew == 1 and mean(test) >= 0.9 and everywhere(headline.get("norm_increasing_generalization_step")):
+    if grew == 1 and everywhere(headline.get("norm_increasing_generalization_step")):
         return judge("reproduced", why)
     return judge("partly" if grew > 0 and reached(headline.get("norm_increasing_generalization_step"))[0]
                  else "not reproduced", why)

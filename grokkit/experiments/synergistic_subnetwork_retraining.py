@@ -70,7 +70,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     runs, summaries, headline, offsets = {}, {}, {}, {}
     for label, params in chosen:
         clf, progress, _ = train_with_synergy(label, params, data, size, seed, device, verbose)
-        original = run_summary(progress, test_threshold=0.95)
+        original = run_summary(progress)
         peak = emergence_checkpoint(progress, original["memorization_step"], original["generalization_step"])
         epoch = int(progress.loc[progress["step"] == peak["step"], "epoch"].iloc[0])
         if verbose:
@@ -83,7 +83,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
             "emergence_checkpoint_step": peak["step"],
             "emergence_checkpoint_chosen_from": peak["window"],
             "synergy_at_checkpoint_bits": peak["bits"],
-            "original_generalization_step_test_0.95": original["generalization_step"],
+            "original_generalization_step": original["generalization_step"],
             "original_final_test_acc": original["final_test_acc"],
             "original_test_acc_at_checkpoint": float(
                 progress.loc[progress["epoch"] == epoch, "test_acc"].iloc[0]),
@@ -91,7 +91,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         width = int(analyzer.n_features_in_)
         for part in ("subnetwork", "inverse"):
             frame = result[part].progress_
-            part_summary = run_summary(frame, test_threshold=0.95)
+            part_summary = run_summary(frame)
             runs[f"{label}/{part}"], summaries[f"{label}/{part}"] = frame, part_summary
             offsets[f"{label}/{part}"] = int(progress.loc[progress["epoch"] == epoch, "step"].iloc[0])
             n_neurons = len(result["neurons"]) if part == "subnetwork" else width - len(result["neurons"])

@@ -107,7 +107,7 @@ def run_row(estimator: Any) -> dict[str, Any]:
     from grokkit.progress import grokking_summary
 
     progress = estimator.progress_
-    summary = grokking_summary(progress, 0.99, 0.95) if "train_acc" in progress else {}
+    summary = grokking_summary(progress) if "train_acc" in progress else {}
     last = progress.iloc[-1]
 
     def final(column: str) -> float:

@@ -186,3 +186,22 @@ def test_a_monitor_the_history_lacks_is_named(blobs):
     est = GrokMLPClassifier(max_epochs=2, measures=None, callbacks=[StopWhenConverged(monitor="valid_loss")])
     with pytest.raises(ValueError, match=r"monitor='valid_loss' is not in .*train_loss"):
         est.fit(X, y)  # no eval_set: no valid_loss
+
+
+def test_default_rule_stops_on_a_plateau_that_grokking_summary_reads_as_generalised():
+    from grokkit.progress import grokking_summary
+
+    X, y, Xt, yt = make_modular(p=31, train_fraction=0.6, random_state=0)
+    stop = StopWhenGrokked(patience=3)
+    est = ModularMLPClassifier(p=31, hidden_layer_sizes=(128,), max_epochs=1500, measure_every=20,
+                               measures=None, weight_decay=1.0, random_state=0, callbacks=[stop])
+    est.fit(X, y, eval_set=(Xt, yt))
+    progress = est.progress_
+    assert est.stopped_by_ == "StopWhenGrokked" and progress.epoch.iloc[-1] < 1500
+    last3 = progress.iloc[-3:]
+    best = progress.test_acc.max()
+    # the last three recorded epochs are memorised and within 5 % of the best so far
+    assert (last3.train_acc >= 0.99).all() and (last3.test_acc >= 0.95 * best).all()
+    summary = grokking_summary(progress)
+    assert summary["generalization_epoch"] is not None
+    assert summary["generalization_epoch"] <= stop.grokked_epoch_
