@@ -9,6 +9,20 @@ import torch
 from grokkit.datasets import load_digits_split
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_data(tmp_path_factory):
+    """Point ``GROKKIT_DATA`` at an empty folder for the whole session.
+
+    Tests make their own data: no run may read the user's MNIST, IMDb or QM9
+    (``$GROKKIT_DATA`` or ``~/.grokkit``), which would also change what the
+    experiments' smoke runs train on. A test that needs data writes it and sets
+    ``GROKKIT_DATA`` itself (``monkeypatch.setenv``).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GROKKIT_DATA", str(tmp_path_factory.mktemp("no_user_data")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     np.random.seed(0)  # noqa: NPY002 - sklearn draws from the legacy global RNG

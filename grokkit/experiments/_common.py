@@ -29,25 +29,86 @@ def pyplot() -> Any:
     return plt
 
 
-def image_data(size: str, seed: int) -> tuple[tuple[np.ndarray, ...], str]:
-    """Omnigrok's MNIST setting when MNIST can be had (full size), else sklearn's digits.
+#: MNIST's own training and test sizes: files holding fewer images are a subset of it.
+MNIST_SIZES = (60_000, 10_000)
 
-    The quick and smoke sizes always use the offline digits (300 training
-    images): their settings were tuned on it. Returns the four arrays and a
-    sentence saying which data was used.
+
+def count(n: int) -> str:
+    """An integer with a space between thousands, as the summaries write counts (``1 000``)."""
+    return f"{int(n):,}".replace(",", " ")
+
+
+def image_data(size: str, seed: int, n_train: int | None = 1000, n_test: int | None = None,
+               n_digits: int = 300) -> tuple[tuple[np.ndarray, ...], str]:
+    """MNIST when :func:`~grokkit.datasets.load_mnist` finds it, at every size; else sklearn's digits.
+
+    MNIST is read from :func:`~grokkit.datasets.mnist_home` (``$GROKKIT_DATA/mnist``
+    or the cache ``~/.grokkit/mnist``): its first ``n_train`` training images
+    (Omnigrok §4 takes the first 1 000; None: all) and its first ``n_test`` test
+    images (None: all). Only the full size also tries to download missing
+    files; the other sizes stay offline. Without MNIST the data is
+    :func:`digits_data` (``n_digits`` training images), the sentence saying why.
+
+    Returns
+    -------
+    data : tuple of ndarray
+        ``(X_train, y_train, X_test, y_test)``.
+    dataset : str
+        The data sentence, :func:`mnist_sentence` or :func:`digits_data`'s:
+        it begins with ``"MNIST"`` exactly when MNIST was loaded.
     """
-    from grokkit.datasets import load_digits_split, load_mnist
+    from grokkit.datasets import load_mnist
+    from grokkit.datasets.mnist import mnist_home
 
-    seed = data_seed(seed)
-    if size == "full":
-        try:
-            return load_mnist(n_train=1000), "MNIST, first 1 000 training images, 10 000 test images"
-        except (FileNotFoundError, OSError) as exc:
-            reason = str(exc).split(" (")[0]
-            data = load_digits_split(n_train=300, random_state=seed)
-            return data, f"sklearn digits, 300 train / 1 497 test (offline stand-in: {reason})"
-    data = load_digits_split(n_train=300, random_state=seed)
-    return data, "sklearn digits, 300 train / 1 497 test (offline stand-in for MNIST)"
+    try:
+        X, y, X_test, y_test = load_mnist(n_train=None, n_test=None, download=size == "full")
+    except (FileNotFoundError, OSError) as exc:
+        reason = str(exc).split(" (")[0].split(";")[0]
+        return digits_data(n_digits, seed, f"offline stand-in for MNIST: {reason}")
+    held = (len(X), len(X_test))
+    data = (X[:n_train], y[:n_train], X_test[:n_test], y_test[:n_test])
+    return data, mnist_sentence(data, held, mnist_home())
+
+
+def mnist_sentence(data: Sequence[np.ndarray], held: tuple[int, int], folder: Any) -> str:
+    """The data sentence of MNIST arrays as loaded: their counts, the files' counts, and whether the
+    files are a subset of MNIST's 60 000 / 10 000.
+
+    Parameters
+    ----------
+    data : sequence of ndarray
+        ``(X_train, y_train, X_test, y_test)`` as the experiment uses them.
+    held : (int, int)
+        Training and test images in the files read.
+    folder : path
+        Where the files were read.
+
+    Examples
+    --------
+    >>> data = (np.zeros((1000, 784)), None, np.zeros((5000, 784)), None)
+    >>> mnist_sentence(data, (5000, 5000), "mnist").split(" (")[0]
+    'MNIST, 1 000 train / 5 000 test images'
+    """
+    n_train, n_test = len(data[0]), len(data[2])
+    parts = []
+    for n, total, kind in ((n_train, held[0], "training"), (n_test, held[1], "test")):
+        parts.append(f"all {count(total)} {kind} images" if n == total
+                     else f"the first {count(n)} of {count(total)} {kind} images")
+    where = f"{parts[0]} and {parts[1]} in {folder}"
+    if held[0] < MNIST_SIZES[0] or held[1] < MNIST_SIZES[1]:
+        where += (f"; those files are a subset of MNIST's {count(MNIST_SIZES[0])} train / "
+                  f"{count(MNIST_SIZES[1])} test")
+    return f"MNIST, {count(n_train)} train / {count(n_test)} test images ({where})"
+
+
+def digits_data(n_train: int, seed: int, reason: str = "offline stand-in for MNIST",
+                ) -> tuple[tuple[np.ndarray, ...], str]:
+    """sklearn's digits, ``n_train`` training images and the rest as test (split by :func:`data_seed`),
+    and its data sentence with the counts as loaded and ``reason`` in brackets."""
+    from grokkit.datasets import load_digits_split
+
+    data = load_digits_split(n_train=n_train, random_state=data_seed(seed))
+    return data, f"sklearn digits, {count(len(data[0]))} train / {count(len(data[2]))} test images ({reason})"
 
 
 def qm9_home() -> Path:

@@ -45,8 +45,10 @@ the same seeded training subsample at every recorded step.
 Fig. 22 repeats PMI, PE, MID and ED (Defs 4.1–4.4, σ = 0.1, as in
 ``robustness_measures_at_grokking``) on MNIST with Omnigrok's setting (MSE,
 α = 8, 784-200-200-10 MLP, AdamW lr 1e-3, batch 200), trained on the first
-1 000 images when MNIST is present (full size) and on sklearn's digits (300
-images) otherwise; ``summary["dataset"]`` names which.
+1 000 images at every size when :func:`~grokkit.datasets.load_mnist` finds MNIST
+(the quick size with ``mnist_alpha_grokking``'s quick weight decay and steps)
+and on sklearn's digits (300 images) otherwise; ``summary["dataset"]`` names
+which, with the counts loaded.
 
 Figs 12–13 (CIFAR-10 with a ResNet-18) are left out on purpose: grokkit has
 neither the data offline nor a ResNet, and a ResNet-18 run on CIFAR-10 is hours
@@ -70,6 +72,7 @@ from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import (
     compare_runs,
+    count,
     data_seed,
     fit_run,
     image_data,
@@ -80,6 +83,7 @@ from grokkit.experiments._common import (
 )
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 from grokkit.experiments.abelian_test import ABELIAN_PENALTY
+from grokkit.experiments.mnist_alpha_grokking import QUICK_MNIST_STEPS, QUICK_MNIST_WEIGHT_DECAY
 from grokkit.experiments.robustness_measures_at_grokking import (
     SIGMA,
     _onehot,
@@ -112,12 +116,13 @@ NEIGHBOUR_SAMPLES = 1024
 
 SETTINGS = {
     "smoke": "p 23, 40 % of pairs, one-hot MLP 64 hidden, AdamW lr 0.03, wd 0.1, 40 full-batch steps, "
-             "measures every 10 steps; abelian_penalty 1 and barlow_penalty 0.001 runs; digits 300 train, "
-             "64-32-32-10 MLP, MSE, α 8, 20 steps",
+             "measures every 10 steps; abelian_penalty 1 and barlow_penalty 0.001 runs; MNIST first 1 000 "
+             "images (digits 300 offline), 32-32 MLP, MSE, α 8, 20 steps",
     "quick": "p 97, 40 % of pairs, one-hot MLP 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), "
              "wd 0.1, 2 500 full-batch steps, measures every 50 steps; the same with abelian_penalty 1 and "
-             "with barlow_penalty 0.001; digits 300 train (stand-in for MNIST), 64-200-200-10 MLP, MSE, α 8, "
-             "AdamW lr 1e-3, wd 0.1, batch 200, 10 000 steps, measures at log-spaced epochs",
+             "with barlow_penalty 0.001; MNIST first 1 000 images, all test images, 784-200-200-10 MLP, MSE, "
+             f"α 8, AdamW lr 1e-3, wd {QUICK_MNIST_WEIGHT_DECAY:g}, batch 200, {count(QUICK_MNIST_STEPS)} "
+             "steps (offline: digits 300 train, wd 0.1, 10 000 steps), measures at log-spaced epochs",
     "full": "p 97, 40 % of pairs, one-hot MLP 250 hidden (no bias), AdamW lr 0.03 betas (0.9, 0.98), wd 0.1, "
             "4 000 full-batch steps, measures every 10 steps; the same with abelian_penalty 1 and with "
             "barlow_penalty 0.001; MNIST first 1 000 images (digits offline), 784-200-200-10 MLP, MSE, α 8, "
@@ -301,10 +306,12 @@ def _image_run(size: str, seed: int, device: str, verbose: int) -> tuple[pd.Data
     data, dataset = image_data(size, seed)
     mnist = dataset.startswith("MNIST")
     steps_per_epoch = -(-len(data[0]) // 200)
-    steps = {"smoke": 20, "quick": 10_000, "full": 100_000 if mnist else 20_000}[size]
+    steps = {"smoke": 20, "quick": QUICK_MNIST_STEPS if mnist else 10_000,
+             "full": 100_000 if mnist else 20_000}[size]
+    weight_decay = {"quick": QUICK_MNIST_WEIGHT_DECAY, "full": 0.01}.get(size, 0.1) if mnist else 0.1
     information = Measure("information", _image_information, needs=("X",))
     clf = GrokMLPClassifier(hidden_layer_sizes=(32, 32) if size == "smoke" else (200, 200), alpha=8.0,
-                            loss="mse", weight_decay=0.01 if mnist else 0.1, lr=1e-3, batch_size=200,
+                            loss="mse", weight_decay=weight_decay, lr=1e-3, batch_size=200,
                             max_epochs=steps // steps_per_epoch, measures=["weight_norm", information],
                             measure_every=5 if size == "smoke" else "log", random_state=seed, device=device,
                             verbose=verbose)
