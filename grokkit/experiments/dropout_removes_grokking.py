@@ -79,7 +79,8 @@ def verdict(headline: dict) -> Verdict:
     plain, dropped = headline.get("no_dropout_ratio"), headline.get("dropout_ratio")
     delay = mean(plain) >= 2
     removed = mean(dropped) <= 1.5
-    why = (f"generalisation/memorisation step ratio {fmt(plain)} without dropout, {fmt(dropped)} with it; "
+    why = (f"generalisation/memorisation step ratio {fmt(plain, against=2)} without dropout, "
+           f"{fmt(dropped, against=1.5)} with it; "
            f"final test {fmt(headline.get('no_dropout_final_test_acc'))} and "
            f"{fmt(headline.get('dropout_final_test_acc'))}")
     if delay and removed:

@@ -233,7 +233,8 @@ def verdict(headline: dict) -> Verdict:
     growth = headline.get("excluded_loss_growth_during_circuit_formation")
     cleanup, test = headline.get("cleanup_test_loss_below_1pct_of_peak_epoch"), headline.get("final_test_acc")
     checks = [mean(test) >= 0.95, mean(growth) > 0, everywhere(cleanup), 0 < mean(keys) <= 10]
-    why = (f"final test {fmt(test)}; {fmt(keys)} key frequencies (paper 5); excluded loss grows by "
+    why = (f"final test {fmt(test, against=0.95)}; {fmt(keys)} key frequencies (paper 5); "
+           "excluded loss grows by "
            f"{fmt(growth)} "
            f"during circuit formation; cleanup (test loss < 1 % of its peak) at epoch {fmt(cleanup)}")
     return judge("reproduced" if all(checks) else "partly" if checks[0] else "not reproduced", why)

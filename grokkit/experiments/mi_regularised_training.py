@@ -90,7 +90,8 @@ def verdict(headline: dict) -> Verdict:
     gain = headline.get("final_test_acc_gain")
     low = gain["low"] if isinstance(gain, dict) else mean(gain)
     why = (f"final test {fmt(node(headline, 'mi_penalty.final_test_acc'))} with the MI term, "
-           f"{fmt(node(headline, 'standard.final_test_acc'))} without (gain {fmt(gain)}); at 1 000 steps "
+           f"{fmt(node(headline, 'standard.final_test_acc'))} without (gain {fmt(gain, against=0.02)}); "
+           "at 1 000 steps "
            f"{fmt(node(headline, 'mi_penalty.test_acc_at_1000_steps'))} against "
            f"{fmt(node(headline, 'standard.test_acc_at_1000_steps'))}")
     if mean(gain) > 0.02:

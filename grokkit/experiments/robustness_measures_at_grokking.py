@@ -258,8 +258,8 @@ def verdict(headline: dict) -> Verdict:
            f"{', '.join(near) or 'none'} of PMI, PE, MID, ED (steps from the jump: "
            + ", ".join(f"{m} {fmt(node(headline, m + '.steps_from_test_acc_jump'))}"
                        for m in ("pmi", "pe", "mid", "ed"))
-           + f"); associativity {fmt(node(headline, 'associativity.at_memorization'))} → "
-           f"{fmt(node(headline, 'associativity.final'))}")
+           + f"); associativity {fmt(node(headline, 'associativity.at_memorization'), against=0.5)} → "
+           f"{fmt(node(headline, 'associativity.final'), against=0.9)}")
     return judge("reproduced" if all(checks) else "partly" if sum(checks) >= 2 else "not reproduced", why)
 
 

@@ -162,7 +162,8 @@ def verdict(headline: dict) -> Verdict:
     """Clauw Figs 6–7: the synergistic sub-network, retrained alone, generalises (test ≥ 0.9)."""
     runs = [k for k, v in headline.items() if isinstance(v, dict) and "subnetwork" in v]
     groks = [k for k in runs if mean(node(headline, f"{k}.subnetwork.final_test_acc")) >= 0.9]
-    why = "; ".join(f"{k}: sub-network {fmt(node(headline, k + '.subnetwork.final_test_acc'))}, inverse "
+    why = "; ".join(f"{k}: sub-network "
+                    f"{fmt(node(headline, k + '.subnetwork.final_test_acc'), against=0.9)}, inverse "
                     f"{fmt(node(headline, k + '.inverse.final_test_acc'))}" for k in runs)
     label = "reproduced" if runs and len(groks) == len(runs) else "partly" if groks else "not reproduced"
     return judge(label, f"final test accuracy retrained alone: {why}")

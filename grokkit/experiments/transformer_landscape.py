@@ -138,7 +138,8 @@ def verdict(headline: dict) -> Verdict:
     critical = headline.get("critical_fraction")
     rises = node(headline, "train_loss_largest_rise") or {}
     flat = all(mean(v) <= 0.01 for v in rises.values())
-    why = (f"critical fraction {fmt(critical)} (paper ≈ 0.25), the largest fraction that does not generalise "
+    why = (f"critical fraction {fmt(critical, against=0.35)} (paper ≈ 0.25), the largest fraction that "
+           "does not generalise "
            f"{fmt(headline.get('largest_fraction_not_generalising'))}; train loss an L at every fraction: "
            f"{flat}; "
            f"converged {fmt(headline.get('points_converged'))}")

@@ -61,3 +61,16 @@ def test_judge_names_the_allowed_labels():
     assert judge("partly", "why").label == "partly" and LABELS[0] == "reproduced"
     with pytest.raises(ValueError, match="label must be one of"):
         judge("maybe", "why")
+
+
+def test_reasons_never_round_a_number_across_the_threshold_they_compare_it_with():
+    from grokkit.experiments._verdict import fmt
+    from grokkit.experiments.dropout_removes_grokking import verdict
+
+    assert fmt(0.8998) == "0.9" and fmt(0.8998, against=0.9) == "0.8998"
+    interval = {"mean": 0.8998, "low": 0.89, "high": 0.91, "n": 5}
+    assert fmt(interval, against=0.9).startswith("0.8998 [")
+    # the dropout rule needs a ratio >= 2 without dropout: 1.9996 must not read "2"
+    label, why = verdict({"no_dropout_ratio": 1.9996,
+                          "dropout_ratio": 1.0})
+    assert "1.9996" in why and label != "reproduced"
