@@ -152,7 +152,8 @@ class HookedModularTransformer(HookedRootModule):
     position, so ``logits[:, -1]`` equals grokkit's logits up to float rounding,
     and ``blocks.{n_layers-1}.mlp.hook_post[:, -1]`` is the activation that
     grokkit's measures read as ``blocks.{n_layers-1}.mlp.act``. It runs as in
-    evaluation: grokkit's training-only input noise is not applied.
+    evaluation: grokkit's training-only input noise is not applied, and it is
+    returned in eval mode (which TransformerLens's patching helpers require).
 
     Parameters
     ----------
@@ -183,6 +184,7 @@ class HookedModularTransformer(HookedRootModule):
         self.ln_final = _LayerNorm(net.ln_final) if layernorm else nn.Identity()
         self.unembed = _Unembed(net.unembed)
         self.setup()
+        self.eval()  # an analysis view: TransformerLens's patching helpers require eval mode
 
     def tokens(self, X: Any) -> torch.Tensor:
         """Operand pairs ``(n, 2)`` as TransformerLens's input tokens ``[a, b, =]``, shape (n, 3).
