@@ -37,8 +37,8 @@ def load_kept_checkpoints(checkpoint_dir: str | Path) -> dict[int, dict[str, tor
     """
     kept = Path(checkpoint_dir) / "kept"
     if not kept.is_dir():
-        raise ValueError(f"checkpoint_dir {str(checkpoint_dir)!r} has no kept/ folder; it is written by a fit "
-                         "with checkpoint_dir and keep_checkpoints=True.")
+        raise ValueError(f"checkpoint_dir {str(checkpoint_dir)!r} has no kept/ folder; it is written by a "
+                         "fit with checkpoint_dir and keep_checkpoints=True.")
     files = {int(path.stem): path for path in kept.glob("*.pt") if re.fullmatch(r"\d+", path.stem)}
     return {epoch: torch.load(files[epoch], map_location="cpu", weights_only=True) for epoch in sorted(files)}
 
@@ -50,8 +50,8 @@ def _checkpoint_items(checkpoints: Any) -> list[tuple[int, StateDict]]:
     out = []
     for item in items:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping)):
-            raise TypeError("checkpoints must map epochs to state dicts, or be (epoch, state_dict) pairs or a "
-                            f"checkpoint_dir; got an item of type {type(item).__name__}.")
+            raise TypeError("checkpoints must map epochs to state dicts, or be (epoch, state_dict) pairs "
+                            f"or a checkpoint_dir; got an item of type {type(item).__name__}.")
         epoch = item[0]
         if isinstance(epoch, bool) or not float(epoch).is_integer() or epoch < 0:
             raise ValueError(f"checkpoint epochs must be integers >= 0; got {epoch!r}.")

@@ -9,8 +9,8 @@ integer pairs of shape (n, 2) and have all ``p`` residues as classes; they know
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from collections.abc import Mapping
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -304,7 +304,7 @@ class ModularTransformer(_ModularClassifier):
         return hooked_transformer(self.module_)
 
     def to_hooked_transformer(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """The fitted model as a TransformerLens 3.x ``HookedTransformer`` checkpoint: ``(state_dict, config)``.
+        """The fitted model as a TransformerLens 3.x ``HookedTransformer`` checkpoint: state dict, config.
 
         ``HookedTransformer(HookedTransformerConfig(**config)).load_state_dict(state_dict)``
         loads it (strict: the state dict holds the zero attention and

@@ -1,4 +1,4 @@
-"""grokkit's :class:`~grokkit.models.transformer.ModularTransformerNet` as a TransformerLens ``HookedRootModule``.
+"""grokkit's :class:`~grokkit.models.transformer.ModularTransformerNet` as a TransformerLens HookedRootModule.
 
 TransformerLens 4 removed ``HookedTransformer`` and keeps ``HookedRootModule``
 with ``HookPoint`` as the supported way to hook any ``nn.Module``. This module
@@ -127,7 +127,8 @@ class HookedModularTransformer(HookedRootModule):
 
     .. math::
         x_0 = W_E[t] + W_{pos},\quad
-        x_{mid} = x_0 + \sum_h \operatorname{softmax}\!\Big(\frac{(x_0 W_Q^h)(x_0 W_K^h)^\top}{\sqrt{d_{head}}}
+        x_{mid} = x_0 + \sum_h \operatorname{softmax}\!\Big(
+        \frac{(x_0 W_Q^h)(x_0 W_K^h)^\top}{\sqrt{d_{head}}}
         + M\Big)\, x_0 W_V^h W_O^h,\quad
         x_{post} = x_{mid} + \operatorname{act}(x_{mid} W_{in} + b_{in}) W_{out} + b_{out}
 

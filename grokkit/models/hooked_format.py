@@ -163,9 +163,11 @@ def net_params_from_hooked(config: Any) -> dict[str, Any]:
             differs(name, value, "grokkit applies no soft cap")
     scale = _field(config, "attn_scale", None)
     if scale is not None and d_head > 0 and not math.isclose(float(scale), math.sqrt(d_head)):
-        differs("attn_scale", scale, f"grokkit divides attention scores by sqrt(d_head) = {math.sqrt(d_head)}")
+        differs("attn_scale", scale,
+                f"grokkit divides attention scores by sqrt(d_head) = {math.sqrt(d_head)}")
     if problems:
-        raise ValueError("ModularTransformer cannot hold this HookedTransformer: " + "; ".join(problems) + ".")
+        raise ValueError("ModularTransformer cannot hold this HookedTransformer: " + "; ".join(problems)
+                         + ".")
     return {"p": d_vocab - 1, "d_model": d_model, "n_heads": n_heads, "d_mlp": int(_field(config, "d_mlp")),
             "n_layers": n_layers, "act": ACT_FNS[act_fn], "use_layernorm": NORMALIZATIONS[normalization],
             "dtype": _as_dtype(_field(config, "dtype", None))}

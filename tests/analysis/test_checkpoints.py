@@ -64,9 +64,8 @@ def test_foreign_hooked_series_with_convert(run):
     """The run's checkpoints as TransformerLens state dicts, read by an estimator made from one of them."""
     est, train, test, _ = run
     series = []
-    for epoch, state in sorted(est.checkpoints_.items()):
-        net = est.module_at(epoch)
-        series.append((epoch, state_dict_to_hooked(net)))
+    for epoch in sorted(est.checkpoints_):
+        series.append((epoch, state_dict_to_hooked(est.module_at(epoch))))
     config = est.to_hooked_transformer()[1]
     foreign = ModularTransformer.from_hooked_transformer(series[-1][1], config, measures=MEASURES)
     rebuilt = progress_from_checkpoints(foreign, series, *train, eval_set=test,

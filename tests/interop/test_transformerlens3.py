@@ -94,7 +94,7 @@ def test_a_grokkit_run_loads_into_transformer_lens_3_strictly():
 
 
 def test_refusals_name_what_differs():
-    for change, named in (({"normalization_type": "LN"}, None), ({"n_layers": 2}, None)):
+    for change in ({"normalization_type": "LN"}, {"n_layers": 2}):
         model = hooked_transformer({**NANDA, "d_model": 16, "d_head": 4, "d_mlp": 16, "d_vocab": 8,
                                     "d_vocab_out": 7, "dtype": torch.float64, **change})
         ModularTransformer.from_hooked_transformer(model.state_dict(), model.cfg)  # held, no error

@@ -11,8 +11,7 @@ import torch
 
 transformer_lens = pytest.importorskip("transformer_lens", reason='needs pip install "grokkit[interp]"')
 try:
-    from transformer_lens import HookedRootModule
-    from transformer_lens import patching
+    from transformer_lens import HookedRootModule, patching
 except ImportError as exc:  # a TransformerLens without HookedRootModule at the top
     pytest.skip(f"TransformerLens lacks HookedRootModule/patching: {exc}", allow_module_level=True)
 
@@ -41,7 +40,8 @@ def est(data):
 
 
 def tolerance(reference: torch.Tensor, est: ModularTransformer) -> float:
-    return (est.d_model + est.d_mlp) * torch.finfo(reference.dtype).eps * max(1.0, float(reference.abs().max()))
+    scale = max(1.0, float(reference.abs().max()))
+    return (est.d_model + est.d_mlp) * torch.finfo(reference.dtype).eps * scale
 
 
 def test_hook_points_carry_transformer_lens_names(est):
@@ -156,7 +156,8 @@ def test_layernorm_two_layer_model(data):
     grokkit_logits, activations = capture(est.module_, X)
     assert float((logits[:, -1] - grokkit_logits).abs().max()) <= tolerance(grokkit_logits, est)
     reference = activations["blocks.1.mlp.act"]
-    assert float((cache["blocks.1.mlp.hook_post"][:, -1] - reference).abs().max()) <= tolerance(reference, est)
+    hook_post = cache["blocks.1.mlp.hook_post"][:, -1]
+    assert float((hook_post - reference).abs().max()) <= tolerance(reference, est)
     assert {"blocks.1.ln2.hook_scale", "ln_final.hook_normalized"} <= set(cache.keys())
 
 
