@@ -47,22 +47,27 @@ def main(epochs: int) -> None:
 
     model = est.hooked()
     logits, cache = model.run_with_cache(X)
+    logits = logits.detach()
     grokkit_logits, activations = capture(est.module_, X)
     post = cache["blocks.0.mlp.hook_post"][:, -1]
     print(f"  max |hook_post[:, -1] - measures' blocks.0.mlp.act| = "
           f"{float((post - activations['blocks.0.mlp.act']).abs().max()):.3g} ({est.dtype})")
-    print(f"  max |logits[:, -1] - grokkit logits| = {float((logits[:, -1] - grokkit_logits).abs().max()):.3g}")
+    logit_diff = float((logits[:, -1] - grokkit_logits).abs().max())
+    print(f"  max |logits[:, -1] - grokkit logits| = {logit_diff:.3g}")
     clean = model.tokens([(a, 1) for a in range(P)])
     corrupted = model.tokens([(a, 4) for a in range(P)])
     answers = (torch.arange(P) + 1) % P
     clean_logits, clean_cache = model.run_with_cache(clean)
+    clean_logits = clean_logits.detach()
 
     def metric(out: torch.Tensor) -> torch.Tensor:
         return out[:, -1].gather(1, answers[:, None]).mean()
 
-    effect = torch.as_tensor(patching.get_act_patch_attn_head_out_by_pos(model, corrupted, clean_cache, metric))
-    print(f"  patching each head's output (hook_z) from 'a + 1' into 'a + 4', metric = mean logit of a + 1:")
-    print(f"    clean {float(metric(clean_logits)):.4f}, corrupted {float(metric(model(corrupted))):.4f}")
+    effect = patching.get_act_patch_attn_head_out_by_pos(model, corrupted, clean_cache, metric)
+    effect = torch.as_tensor(effect)
+    print("  patching each head's output (hook_z) from 'a + 1' into 'a + 4', metric = mean logit of a + 1:")
+    print(f"    clean {float(metric(clean_logits)):.4f}, "
+          f"corrupted {float(metric(model(corrupted).detach())):.4f}")
     for position in range(3):
         print(f"    position {position}: " + ", ".join(f"head {h} {float(effect[0, position, h]):.4f}"
                                                   for h in range(effect.shape[2])))
@@ -71,7 +76,7 @@ def main(epochs: int) -> None:
         z[:, -1] = clean_cache["blocks.0.attn.hook_z"][:, -1]
         return z
 
-    patched = model.run_with_hooks(corrupted, fwd_hooks=[("blocks.0.attn.hook_z", patch_last)])
+    patched = model.run_with_hooks(corrupted, fwd_hooks=[("blocks.0.attn.hook_z", patch_last)]).detach()
     print(f"    all heads at '=' patched: max |logits - clean logits| = "
           f"{float((patched[:, -1] - clean_logits[:, -1]).abs().max()):.3g}")
 

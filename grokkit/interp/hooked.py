@@ -13,6 +13,7 @@ Importing this module imports TransformerLens (>= 4; ``pip install "grokkit[inte
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 from typing import Any
 
@@ -83,7 +84,8 @@ class _MLP(nn.Module):
     def __init__(self, mlp: nn.Module) -> None:
         super().__init__()
         self.W_in, self.b_in, self.W_out, self.b_out = mlp.W_in, mlp.b_in, mlp.W_out, mlp.b_out
-        self.act = mlp.act
+        # a copy of the parameter-free activation: sharing the module would share its train/eval flag
+        self.act = copy.deepcopy(mlp.act)
         self.hook_pre = HookPoint()
         self.hook_post = HookPoint()
 

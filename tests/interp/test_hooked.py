@@ -122,6 +122,7 @@ def test_activation_patching_with_transformer_lens_helpers(est):
     the clean logits.
     """
     model = est.hooked()
+    est.module_.train()  # grokkit's model in training mode leaves the hooked view in eval mode
     clean = model.tokens(np.array([(a, 1) for a in range(P)]))
     corrupted = model.tokens(np.array([(a, 4) for a in range(P)]))
     answers = (torch.arange(P) + 1) % P
