@@ -244,6 +244,12 @@ class ModularTransformer(_ModularClassifier):
     Differences from Nanda's code: no 10-step learning-rate warm-up, and p
     output logits (the ``=`` token is never a target).
 
+    TransformerLens: :meth:`hooked` gives the fitted model with
+    TransformerLens's hook points (``run_with_cache``, activation patching);
+    :meth:`from_hooked_transformer` and :meth:`to_hooked_transformer` read and
+    write ``HookedTransformer`` checkpoints (the format of the circulating
+    grokking checkpoints).
+
     Parameters
     ----------
     p : int, default=113

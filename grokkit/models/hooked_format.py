@@ -281,11 +281,10 @@ def state_dict_to_hooked(net: ModularTransformerNet) -> dict[str, torch.Tensor]:
     each attention gets the ``mask`` (causal, bool) and ``IGNORE`` (``-inf``)
     buffers that TransformerLens registers, so a strict ``load_state_dict`` of
     ``HookedTransformer(HookedTransformerConfig(**hooked_config(net)))`` takes it.
+    ``net.input_noise_std`` (training-mode input noise, a callback's setting)
+    is not part of the model in eval mode and is not written.
     """
     config = hooked_config(net)
-    if net.input_noise_std:
-        raise ValueError(f"net.input_noise_std is {net.input_noise_std}; a HookedTransformer has no input "
-                         "noise. Set it to 0 first.")
     out: dict[str, torch.Tensor] = {}
     for key, tensor in net.state_dict().items():
         for ours, theirs in ((".weight", ".w"), (".bias", ".b")):
