@@ -1,6 +1,7 @@
 """Analyses fitted over trained models or recorded activations."""
 
 from grokkit.analysis.activations import HiddenActivations, hidden_activations
+from grokkit.analysis.checkpoints import load_kept_checkpoints, progress_from_checkpoints
 from grokkit.analysis.landscape import ReducedLandscape
 from grokkit.analysis.messiness import MessinessLandscape, make_messy_addition, messy_representation
 from grokkit.analysis.oinfo import OInformationAnalyzer
@@ -16,9 +17,11 @@ __all__ = [
     "TimeToGeneralize",
     "grokking_summary",
     "hidden_activations",
+    "load_kept_checkpoints",
     "loglog_slope",
     "make_messy_addition",
     "messy_representation",
+    "progress_from_checkpoints",
     "retrain_masked",
     "synergistic_subnetwork",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from skorch.callbacks import Callback
@@ -81,21 +82,7 @@ class ProgressRecorder(Callback):
     def record(self, net: Any, train: SplitData, valid: SplitData | None, initial: bool = False) -> None:
         """Record the current state: a row of the current history epoch, or epoch 0."""
         history = net.history
-        row: dict[str, float] = {}
-        outputs, activations = net.evaluate_outputs(train.X, activations=self.needs_activations_)
-        row["step"] = net.n_steps_
-        row[RECORDED_TRAIN_LOSS] = net.loss_value(outputs, train)
-        row["train_acc"] = net.accuracy(outputs, train)
-        evaluated = [(train.X, outputs)]
-        if valid is not None:
-            valid_outputs, _ = net.evaluate_outputs(valid.X, activations=False)
-            row["test_loss"] = net.loss_value(valid_outputs, valid)
-            row["test_acc"] = net.accuracy(valid_outputs, valid)
-            evaluated.append((valid.X, valid_outputs))
-        context = MeasureContext(module=net.module_, X=train.X, y=train.y, activations=activations,
-                                 logits=outputs, task=net.task_info(), evaluated=evaluated)
-        for measure in self.measures_:
-            row.update(measure(context))
+        row = measure_row(net, self.measures_, train, valid, step=net.n_steps_)
         epoch = 0 if initial else history[-1]["epoch"]
         if initial:
             net.initial_record_ = {"epoch": 0, **row}
@@ -114,3 +101,33 @@ class ProgressRecorder(Callback):
 
     def on_train_end(self, net: Any, **kwargs: Any) -> None:
         self.schedule_ = set()
+
+
+def measure_row(net: Any, measures: Sequence[Any], train: SplitData, valid: SplitData | None,
+                step: int) -> dict[str, float]:
+    """One ``progress_`` row of ``net``'s module as it is now (without ``epoch``).
+
+    ``step``, the training loss (under :data:`~grokkit.progress.RECORDED_TRAIN_LOSS`)
+    and ``train_acc`` on ``train`` in eval mode, ``test_loss`` and ``test_acc``
+    on ``valid`` when given, then every resolved measure, which share one
+    forward pass (with the hidden activations captured only if a measure
+    needs them). :class:`ProgressRecorder` records this row during a fit and
+    :func:`grokkit.analysis.progress_from_checkpoints` over saved checkpoints:
+    one computation for both.
+    """
+    row: dict[str, float] = {"step": int(step)}
+    needs_activations = any("activations" in m.needs for m in measures)
+    outputs, activations = net.evaluate_outputs(train.X, activations=needs_activations)
+    row[RECORDED_TRAIN_LOSS] = net.loss_value(outputs, train)
+    row["train_acc"] = net.accuracy(outputs, train)
+    evaluated = [(train.X, outputs)]
+    if valid is not None:
+        valid_outputs, _ = net.evaluate_outputs(valid.X, activations=False)
+        row["test_loss"] = net.loss_value(valid_outputs, valid)
+        row["test_acc"] = net.accuracy(valid_outputs, valid)
+        evaluated.append((valid.X, valid_outputs))
+    context = MeasureContext(module=net.module_, X=train.X, y=train.y, activations=activations,
+                             logits=outputs, task=net.task_info(), evaluated=evaluated)
+    for measure in measures:
+        row.update(measure(context))
+    return row

@@ -9,18 +9,20 @@ integer pairs of shape (n, 2) and have all ``p`` residues as classes; they know
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from grokkit.datasets.modular import resolve_operation, validate_pairs
 from grokkit.estimators._doc import LOSS_DOC, SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier
+from grokkit.estimators.loop import best_scores
 from grokkit.estimators.mlp import MLPParams
 from grokkit.estimators.params import (
     MODULAR_MLP_MEASURES,
@@ -30,9 +32,16 @@ from grokkit.estimators.params import (
     as_sizes,
 )
 from grokkit.measures._capture import hidden_modules
+from grokkit.models.hooked_format import (
+    hooked_config,
+    net_params_from_hooked,
+    state_dict_from_hooked,
+    state_dict_to_hooked,
+)
 from grokkit.models.mlp import ACTIVATIONS
 from grokkit.models.onehot_mlp import OneHotPairMLP
 from grokkit.models.transformer import ModularTransformerNet
+from grokkit.progress import progress_frame
 
 
 def _known_operation(name: Any) -> bool:
@@ -235,6 +244,12 @@ class ModularTransformer(_ModularClassifier):
     Differences from Nanda's code: no 10-step learning-rate warm-up, and p
     output logits (the ``=`` token is never a target).
 
+    TransformerLens: :meth:`hooked` gives the fitted model with
+    TransformerLens's hook points (``run_with_cache``, activation patching);
+    :meth:`from_hooked_transformer` and :meth:`to_hooked_transformer` read and
+    write ``HookedTransformer`` checkpoints (the format of the circulating
+    grokking checkpoints).
+
     Parameters
     ----------
     p : int, default=113
@@ -263,3 +278,112 @@ class ModularTransformer(_ModularClassifier):
         return ModularTransformerNet(p=int(self.p), d_model=self.d_model, n_heads=self.n_heads,
                                      d_mlp=self.d_mlp, n_layers=self.n_layers, act=self.act,
                                      use_layernorm=self.use_layernorm)
+
+    # ------------------------------------------------ TransformerLens interop
+    def hooked(self) -> nn.Module:
+        """The fitted model as a TransformerLens ``HookedRootModule`` with TransformerLens's hook names.
+
+        A :class:`grokkit.interp.hooked.HookedModularTransformer` over
+        ``module_``'s own parameters (shared, not copied: training or loading
+        weights into either changes both), so ``run_with_cache``,
+        ``run_with_hooks`` and ``transformer_lens.patching`` work on it. Its
+        hook points are ``hook_embed``, ``hook_pos_embed``, and per block
+        ``blocks.0.hook_resid_pre``, ``blocks.0.attn.hook_q``/``hook_k``/
+        ``hook_v``/``hook_attn_scores``/``hook_pattern``/``hook_z``,
+        ``blocks.0.hook_attn_out``, ``blocks.0.hook_resid_mid``,
+        ``blocks.0.mlp.hook_pre``/``hook_post``, ``blocks.0.hook_mlp_out``,
+        ``blocks.0.hook_resid_post``. Its input is the tokens ``[a, b, =]``
+        (shape (n, 3)) or the pairs ``(a, b)``; its output the logits at every
+        position, (n, 3, p). ``blocks.0.mlp.hook_post[:, -1]`` is the
+        activation grokkit's measures read (``blocks.0.mlp.act``).
+
+        Call it again after a new ``fit`` (which builds a new ``module_``).
+
+        Raises
+        ------
+        ImportError
+            TransformerLens >= 4 is not installed: ``pip install "grokkit[interp]"``.
+        """
+        check_is_fitted(self, "module_")
+        from grokkit.interp import hooked_transformer
+
+        return hooked_transformer(self.module_)
+
+    def to_hooked_transformer(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The fitted model as a TransformerLens 3.x ``HookedTransformer`` checkpoint: state dict, config.
+
+        ``HookedTransformer(HookedTransformerConfig(**config)).load_state_dict(state_dict)``
+        loads it (strict: the state dict holds the zero attention and
+        unembedding biases and the ``mask`` and ``IGNORE`` buffers
+        TransformerLens registers), and that model's logits at the last
+        position equal this estimator's up to float rounding. The tensors are
+        CPU copies; ``config["dtype"]`` is the estimator's dtype. No
+        TransformerLens is needed. See :mod:`grokkit.models.hooked_format`.
+
+        Raises
+        ------
+        ValueError
+            The activation (``act``) is one TransformerLens does not compute
+            the same way ("tanh", "leaky_relu").
+        """
+        check_is_fitted(self, "module_")
+        return state_dict_to_hooked(self.module_), hooked_config(self.module_)
+
+    @classmethod
+    def from_hooked_transformer(cls, state_dict: Mapping[str, torch.Tensor], config: Any,
+                                **params: Any) -> ModularTransformer:
+        """A fitted estimator holding a TransformerLens ``HookedTransformer``'s weights.
+
+        The circulating grokking checkpoints (Nanda et al.'s p = 113 model, the
+        TransformerLens grokking demo) are TransformerLens 3.x state dicts with
+        their configs; no TransformerLens is needed to read them. The
+        architecture parameters (``p = d_vocab − 1``, ``d_model``, ``n_heads``,
+        ``d_mlp``, ``n_layers``, ``act``, ``use_layernorm``) and the dtype come
+        from ``config``; ``params`` sets any other parameter (``measures``,
+        ``loss``, ``device``...). The result predicts, measures and feeds
+        :class:`~grokkit.analysis.OInformationAnalyzer` as a fitted
+        estimator does; its logits equal the HookedTransformer's logits at
+        the last position up to float rounding. It has not seen data, so
+        ``progress_`` is empty (build one over a series of checkpoints with
+        :func:`grokkit.analysis.progress_from_checkpoints`).
+
+        Parameters
+        ----------
+        state_dict : mapping of str to Tensor
+            ``HookedTransformer.state_dict()``.
+        config : dict or HookedTransformerConfig-like object
+            Its config (a dict, or any object with the config's attributes).
+        **params
+            Other estimator parameters; ones the config fixes must agree with it.
+
+        Raises
+        ------
+        ValueError
+            The model is one grokkit's transformer cannot hold; the message
+            names what differs (normalisation, activation, context length,
+            vocabulary, non-zero attention biases, layers...). Or ``params``
+            contradicts the config.
+        """
+        architecture = net_params_from_hooked(config)
+        dtype = architecture.pop("dtype")
+        weights = state_dict_from_hooked(state_dict, config)
+        dtype = dtype if dtype is not None else weights["embed.W_E"].dtype
+        names = {torch.float32: "float32", torch.float64: "float64"}
+        if dtype not in names:
+            raise ValueError(f"the HookedTransformer's dtype is {dtype}; ModularTransformer holds "
+                             f"{sorted(names.values())}.")
+        clash = [f"{k}={params[k]!r} (the config says {v!r})" for k, v in architecture.items()
+                 if k in params and params[k] != v]
+        if clash:
+            raise ValueError(f"from_hooked_transformer: {', '.join(clash)}; leave them out.")
+        estimator = cls(**{**architecture, "dtype": names[dtype], **params})
+        p = architecture["p"]
+        estimator._initialize_from({"n_features_in_": 2, "n_outputs_": p, "classes_": list(range(p)),
+                                    "initial_record": {}, "n_steps": 0}, "from_hooked_transformer")
+        with torch.no_grad():
+            estimator.module_.load_state_dict(weights)
+        estimator.initial_record_ = {}
+        estimator.n_steps_ = 0
+        estimator._best_scores = best_scores(estimator.history)
+        estimator.progress_ = progress_frame(estimator.history, estimator.initial_record_)
+        return estimator
