@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from grokkit.sweep.stats import seed_interval
+from grokkit.stats import seed_interval
 
 
 def takes(run: Callable[..., Any], name: str) -> bool:
@@ -123,8 +123,7 @@ def combine_runs(per_seed: Mapping[int, Mapping[str, pd.DataFrame]]) -> dict[str
 
 def seed_band_figure(runs: Mapping[str, pd.DataFrame], title: str) -> Any:
     """Train (top) and test (bottom) accuracy of every run label: mean over seeds with a 95 % band."""
-    from grokkit.experiments._common import pyplot
-    from grokkit.plotting import plot_grouped_seed_bands
+    from grokkit.plotting import plot_grouped_seed_bands, pyplot
 
     plt = pyplot()
     long = pd.concat([frame.assign(run=label) for label, frame in runs.items()], ignore_index=True)
