@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from grokkit._validation import check_bool, check_number, check_output_dir, resolve_device
+from grokkit.experiments._kinds import check_kinds
 
 #: Run sizes, smallest first.
 SIZES = ("smoke", "quick", "full")
@@ -97,6 +98,12 @@ class Experiment:
         ``verdict(headline) -> Verdict``: the headline (one seed's, or the
         ``--seeds`` intervals) read against the paper's claim, for the fidelity
         table (:mod:`grokkit.experiments._verdict`).
+    kinds : dict
+        The kind of every headline number: pattern of its dotted key ->
+        ``"accuracy"``, ``"fraction"``, ``"correlation"``, ``"step"``,
+        ``"count"``, ``"ratio"``, ``"nonnegative"`` or ``"real"``, the first
+        matching pattern winning (:mod:`grokkit.experiments._kinds`). ``--seeds``
+        clips each interval to its kind's range; the fidelity table shows it.
     """
 
     name: str
@@ -107,6 +114,10 @@ class Experiment:
     run: Callable[..., ExperimentResult]
     settings: Mapping[str, str] = field(default_factory=dict)
     verdict: Callable[[Mapping[str, Any]], Any] | None = None
+    kinds: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_kinds(self.kinds)
 
 
 def _discover() -> dict[str, Experiment]:
@@ -337,6 +348,9 @@ def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: i
         with checkpointed_runs(out, resume):
             result = experiment.run(size=size, seed=seed, device=device, verbose=verbose, **kwargs)
         result.summary.setdefault("seeds", listed)
+        if seeds > 1:  # its own intervals, clipped to the declared kinds as the framework's are
+            result.summary["headline"] = _seeds.reaggregate(result.summary.get("headline", {}),
+                                                            experiment.kinds)
         return result
     # Every run the experiment fits (through _common.fit_run) trains at all seeds in one grokkit.Sweep
     # on the first seed's data; the other seeds' calls return their runs from it.
@@ -354,7 +368,8 @@ def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: i
     first = results[seed]
     runs = _seeds.combine_runs({s: r.runs for s, r in results.items()})
     summary = dict(first.summary)
-    summary["headline"] = _seeds.aggregate_headline([r.summary.get("headline", {}) for r in results.values()])
+    summary["headline"] = _seeds.aggregate_headline([r.summary.get("headline", {}) for r in results.values()],
+                                                    experiment.kinds)
     summary["seeds"] = listed
     summary["data_seed"] = seed
     summary["executors"] = executors

@@ -449,6 +449,13 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*.sharpest_change_step_after_memorization": "step", "*.steps_from_test_acc_jump": "real",
+           "*_step": "step", "*nearest_neighbour_accuracy*": "accuracy", "*_acc": "accuracy",
+           "*inverse_law/relative.*": "real", "*inverse_law/distance.*": "nonnegative",
+           "fig11_18.*": "nonnegative", "fig17.*": "nonnegative", "fig19.entropy_*": "nonnegative",
+           "fig19.logit_sparsity.*": "real", "fig20.parameter_entropy*": "nonnegative",
+           "fig20.parameter_sparsity*": "real", "fig21.*": "nonnegative", "fig22.pe.*": "nonnegative",
+           "fig22.mid.*": "nonnegative", "fig22.ed.*": "nonnegative", "fig22.pmi.*": "real"},
     name="robustness_appendix_measures",
     title="abelian tests, layer-wise PE, Rényi-order entropies, covariance entropy, Barlow Twins, MNIST "
           "information quantities",

@@ -226,6 +226,10 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*spearman*": "correlation", "*.steps_from_test_acc_jump": "real", "*_step*": "step",
+           "*_acc": "accuracy", "sharpness.*": "real", "pe.*": "nonnegative", "mid.*": "nonnegative",
+           "ed.*": "nonnegative", "pmi.*": "real", "doubling.*": "real", "identity_law.*": "real",
+           "associativity.*": "real"},
     name="robustness_measures_at_grokking",
     title="sharpness falls, and PMI/PE/MID/ED and the group-law tests change when the network groks",
     paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §3.1, §4, App. A",
