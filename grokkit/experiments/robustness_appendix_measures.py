@@ -81,7 +81,10 @@ from grokkit.experiments._common import (
 )
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 from grokkit.experiments.abelian_test import ABELIAN_PENALTY
-from grokkit.experiments.robustness_measures_at_grokking import SIGMA, pe
+from grokkit.experiments.robustness_measures_at_grokking import (
+    SIGMA,
+    pe,
+)
 from grokkit.measures import (
     commutativity_distance,
     matrix_entropy,
