@@ -120,8 +120,8 @@ def markdown(summaries: Sequence[Mapping[str, Any]]) -> str:
                   f"*{summary.get('paper', '')}*. Size **{summary.get('size', '')}** "
                   f"({summary.get('setting', '')}), {seeds} seeds, {summary.get('seconds', '?')} s; data: "
                   f"{summary.get('dataset', 'see the setting')}.", "",
-                  "| quantity | kind | grokkit |", "|---|---|---|"]
-        lines += [f"| {row['quantity']} | {row['kind']} | {_cell(row)} |" for row in rows]
+                  "| quantity | grokkit | kind |", "|---|---|---|"]
+        lines += [f"| {row['quantity']} | {_cell(row)} | {row['kind']} |" for row in rows]
         reference = json.dumps(summary.get("reference", {}), ensure_ascii=False, default=str)
         lines += ["", f"Paper: {reference}", ""]
         ruling = judged(summary)
