@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from grokkit.experiments._kinds import bounds_of
 from grokkit.stats import seed_interval
-
-
-def takes(run: Callable[..., Any], name: str) -> bool:
-    """Whether an experiment's ``run`` takes ``name`` (``seeds``: it trains them together, stacked)."""
-    return name in inspect.signature(run).parameters
 
 
 def _per_seed_numbers(values: Sequence[Any]) -> bool:

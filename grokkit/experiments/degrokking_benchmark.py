@@ -291,6 +291,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    sweeps_seeds=True,
     kinds={"levels.*": "accuracy", "budget_steps": "step", "test_0.95_steps_mean.*": "step",
            "speedup_vs_plain.*": "ratio"},
     name="degrokking_benchmark",

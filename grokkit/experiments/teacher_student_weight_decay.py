@@ -141,6 +141,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    sweeps_seeds=True,
     kinds={"levels.per_sample_mse_below": "nonnegative", "*_acc": "accuracy", "final_train_acc.*": "accuracy",
            "*_step": "step", "memorization_steps.*": "step", "small_wd": "nonnegative",
            "large_wd": "nonnegative"},
