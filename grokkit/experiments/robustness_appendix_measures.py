@@ -452,9 +452,9 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
-    kinds={"*.sharpest_change_step_after_memorization": "step", "*.steps_from_test_acc_jump": "real",
-           "*_step": "step", "*nearest_neighbour_accuracy*": "accuracy", "*_acc": "accuracy",
-           "*inverse_law/relative.*": "real", "*inverse_law/distance.*": "nonnegative",
+    kinds={"*_step_test_*": "step", "*.sharpest_change_step_after_memorization": "step",
+           "*.steps_from_test_acc_jump": "real", "*_step": "step", "*nearest_neighbour_accuracy*": "accuracy",
+           "*_acc": "accuracy", "*inverse_law/relative.*": "real", "*inverse_law/distance.*": "nonnegative",
            "fig11_18.*": "nonnegative", "fig17.*": "nonnegative", "fig19.entropy_*": "nonnegative",
            "fig19.logit_sparsity.*": "real", "fig20.parameter_entropy*": "nonnegative",
            "fig20.parameter_sparsity*": "real", "fig21.*": "nonnegative", "fig22.pe.*": "nonnegative",
