@@ -8,9 +8,16 @@ from typing import Any
 import pandas as pd
 
 from grokkit.progress import BASE_COLUMNS
+from grokkit.stats import loglog_slope, seed_band, seed_curves  # the seed statistics live in grokkit.stats
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot, switched to the Agg backend when no display can show a window.
+
+    The one pyplot getter of grokkit (the figures here and the experiments' own).
+    An Agg or inline backend is kept; any other backend is kept only when
+    ``$DISPLAY`` is set.
+    """
     try:
         import matplotlib
 
@@ -60,7 +67,7 @@ def plot_progress(
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
+    plt = pyplot()
     if x not in ("step", "epoch"):
         raise ValueError(f"x must be 'step' or 'epoch'; got {x!r}.")
     families = measure_families(progress)
@@ -132,7 +139,7 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
+    plt = pyplot()
     if x not in ("alpha", "weight_norm"):
         raise ValueError(f"x must be 'alpha' or 'weight_norm'; got {x!r}.")
     kind = "loss" if loss else "acc"
@@ -199,7 +206,7 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
     """
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     for column in (x, y, value):
         if column not in landscape.columns:
             raise ValueError(f"{column!r} is not a column of the landscape; "
@@ -294,9 +301,7 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
     """
     import numpy as np
 
-    from grokkit.analysis.timing import loglog_slope
-
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     gamma = times["weight_decay"].to_numpy(dtype=float)
     for column, color, name in (("train_step", "tab:blue", "train"), ("test_step", "tab:red", "test")):
@@ -321,55 +326,6 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
     return fig
 
 
-def seed_curves(progress_by_seed: Mapping[Any, pd.DataFrame], column: str = "test_acc",
-                x: str = "step") -> tuple[Any, Any]:
-    """The runs of one setting on a common ``x`` grid: ``(grid, values)``, values of shape (n_seeds, n_grid).
-
-    Each run's ``column`` is interpolated linearly between its recorded rows.
-    Past its last row a run keeps its last value: a run stopped by a rule
-    such as :class:`~grokkit.callbacks.StopWhenGrokked` held that value when
-    it stopped. The grid is the union of the runs' ``x`` values.
-    """
-    import numpy as np
-
-    frames = list(progress_by_seed.values())
-    if not frames:
-        raise ValueError("progress_by_seed holds no runs.")
-    for frame in frames:
-        for name in (x, column):
-            if name not in frame.columns:
-                raise ValueError(f"every run needs a {name!r} column; one has {list(frame.columns)}.")
-    grid = np.unique(np.concatenate([frame[x].to_numpy(dtype=float) for frame in frames]))
-    values = np.stack([np.interp(grid, frame[x].to_numpy(dtype=float), frame[column].to_numpy(dtype=float))
-                       for frame in frames])
-    return grid, values
-
-
-def seed_band(values: Any, confidence: float = 0.95) -> tuple[Any, Any, Any, Any]:
-    r"""Mean and Student-t ``confidence`` band over seeds (axis 0) of aligned curves.
-
-    ``values`` has shape (n_seeds, n_x) (:func:`seed_curves`); non-finite
-    entries are left out. At each x, with n finite values, mean x̄ and
-    standard deviation s: :math:`\bar x \pm t_{n-1,(1+c)/2}\, s/\sqrt n` (the
-    band is the mean itself where n < 2). Returns ``(mean, low, high, n)``.
-    """
-    import numpy as np
-    from scipy import stats
-
-    values = np.asarray(values, dtype=float)
-    finite = np.isfinite(values)
-    n = finite.sum(axis=0)
-    masked = np.where(finite, values, np.nan)
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(masked, axis=0) if values.size else np.zeros(values.shape[1])
-    std = np.zeros(values.shape[1])
-    spread = n > 1
-    std[spread] = np.nanstd(masked[:, spread], axis=0, ddof=1)
-    half = np.where(spread, stats.t.ppf((1 + confidence) / 2, np.maximum(n - 1, 1)) * std
-                    / np.sqrt(np.maximum(n, 1)), 0.0)
-    return mean, mean - half, mean + half, n
-
-
 def plot_grouped_seed_bands(progress: pd.DataFrame, y: str, x: str = "step", by: Sequence[str] = (),
                             unit: str = "run", ax: Any = None, confidence: float = 0.95,
                             bounds: tuple[float, float] | None = None) -> Any:
@@ -390,7 +346,7 @@ def plot_grouped_seed_bands(progress: pd.DataFrame, y: str, x: str = "step", by:
     for column in (y, x, unit, *by):
         if column not in progress.columns:
             raise ValueError(f"progress has no {column!r} column; columns are {list(progress.columns)}.")
-    plt = _pyplot()
+    plt = pyplot()
     fig = None
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -460,7 +416,7 @@ def plot_seed_bands(
         unknown.append(reference)
     if unknown:
         raise ValueError(f"panels name settings without runs: {unknown}; runs has {sorted(runs)}.")
-    plt = _pyplot()
+    plt = pyplot()
     labels = dict(labels or {})
     n = len(panels)
     columns = min(n, 2)
@@ -533,7 +489,7 @@ def plot_fourier_progress(
     :class:`~grokkit.analysis.OInformationAnalyzer`, index the epoch) is
     given, the O-information of the hidden neurons over the same axis.
     """
-    plt = _pyplot()
+    plt = pyplot()
     sparsity = [c for c in ("fourier_gini", "n_key_frequencies") if c in progress]
     rows = 1 + bool(sparsity) + (oinfo is not None)
     fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.0 * rows + 0.6), sharex=True, squeeze=False)
@@ -597,7 +553,7 @@ def plot_fourier_spectrum_heatmap(
     """
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     columns = _spectrum_columns(progress, prefix)
     frequencies = np.array([int(c.split("/")[1]) for c in columns])
     values = progress[columns].to_numpy(dtype=float).T
@@ -623,7 +579,7 @@ def plot_fourier_spectrum(
     norms: dict[str, float] | pd.Series, key_frequencies: Sequence[int] = (), title: str | None = None,
 ) -> Any:
     """Bars of the norm of the embedding in each frequency (Nanda et al. Fig. 3a), key frequencies marked."""
-    plt = _pyplot()
+    plt = pyplot()
     items = sorted(((int(str(k).split("/")[-1]), float(v)) for k, v in dict(norms).items()))
     keys = set(int(k) for k in key_frequencies)
     fig, ax = plt.subplots(figsize=(7.5, 3.4))

@@ -40,15 +40,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from grokkit._validation import check_number, check_options, check_random_state
-from grokkit.analysis.landscape import (
-    Convergence,
-    check_grok_estimator,
-    check_n_jobs,
-    check_positive_grid,
-    fit_reduced_points,
-    warn_diverged,
-    warn_unconverged,
-)
+from grokkit.analysis._checks import check_grok_estimator, check_n_jobs, check_positive_grid, warn_diverged
+from grokkit.analysis.landscape import Convergence, fit_reduced_points, warn_unconverged
 
 LAYOUTS = ("paper", "code")
 

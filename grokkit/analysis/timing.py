@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from grokkit._validation import check_number, check_random_state
-from grokkit.analysis.landscape import (
+from grokkit.analysis._checks import (
     check_grok_estimator,
     check_n_jobs,
     check_positive_grid,
@@ -32,28 +32,12 @@ from grokkit.analysis.landscape import (
     warn_diverged,
 )
 from grokkit.progress import grokking_summary
+from grokkit.stats import loglog_slope
+from grokkit.sweep import Sweep
 
 #: Columns of :attr:`TimeToGeneralize.times_`, in this order.
 TIMES_COLUMNS = ("weight_decay", "train_epoch", "train_step", "test_epoch", "test_step",
                  "final_train_acc", "final_test_acc", "best_test_acc", "final_weight_norm", "diverged")
-
-
-def loglog_slope(x: Any, t: Any) -> tuple[float, float]:
-    r"""Least-squares fit :math:`\log_{10} t = s \log_{10} x + c`; returns ``(s, c)``.
-
-    Pairs where ``t`` is missing (NaN/None) or not positive are left out; fewer
-    than two usable pairs give ``(nan, nan)``. For :math:`t = C/\gamma`,
-    :math:`s = -1` and :math:`c = \log_{10} C` exactly.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    t = np.asarray(pd.to_numeric(pd.Series(t, dtype=object), errors="coerce"), dtype=np.float64)
-    if x.shape != t.shape:
-        raise ValueError(f"x and t must have the same length; got {x.shape} and {t.shape}.")
-    keep = np.isfinite(x) & np.isfinite(t) & (x > 0) & (t > 0)
-    if keep.sum() < 2:
-        return float("nan"), float("nan")
-    slope, intercept = np.polyfit(np.log10(x[keep]), np.log10(t[keep]), 1)
-    return float(slope), float(intercept)
 
 
 def _times_row(est: Any, weight_decay: float, train_threshold: float, test_threshold: float
@@ -180,8 +164,6 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         if eval_set is None:
             raise ValueError("eval_set=(X_test, y_test) is required: the time to generalise is read "
                              "from its accuracy.")
-        from grokkit.sweep import Sweep
-
         seeds = ([int(check_random_state(self.random_state).randint(0, 2**31 - 1))]
                  if self.seeds is None else self.seeds)
         template = clone(self.estimator).set_params(on_divergence="warn", verbose=0)

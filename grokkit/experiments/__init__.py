@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from grokkit._validation import check_bool, check_number, check_output_dir, resolve_device
+from grokkit.experiments._kinds import check_kinds
 
 #: Run sizes, smallest first.
 SIZES = ("smoke", "quick", "full")
@@ -97,6 +98,18 @@ class Experiment:
         ``verdict(headline) -> Verdict``: the headline (one seed's, or the
         ``--seeds`` intervals) read against the paper's claim, for the fidelity
         table (:mod:`grokkit.experiments._verdict`).
+    kinds : dict
+        The kind of every headline number: pattern of its dotted key ->
+        ``"accuracy"``, ``"fraction"``, ``"correlation"``, ``"step"``,
+        ``"count"``, ``"ratio"``, ``"nonnegative"`` or ``"real"``, the first
+        matching pattern winning (:mod:`grokkit.experiments._kinds`). ``--seeds``
+        clips each interval to its kind's range; the fidelity table shows it.
+    sweeps_seeds : bool, default=False
+        Whether ``run`` trains several seeds itself, in one :class:`grokkit.Sweep`:
+        it then takes ``seeds`` (a list, passed by ``--seeds N``) and
+        ``vectorize``, and returns every seed's runs and its headline over them.
+        Otherwise ``--seeds N`` runs it once per seed (its ``fit_run`` calls
+        then train all seeds in one sweep, see :func:`reproduce`).
     """
 
     name: str
@@ -107,6 +120,12 @@ class Experiment:
     run: Callable[..., ExperimentResult]
     settings: Mapping[str, str] = field(default_factory=dict)
     verdict: Callable[[Mapping[str, Any]], Any] | None = None
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    sweeps_seeds: bool = False
+
+    def __post_init__(self) -> None:
+        check_kinds(self.kinds)
+        check_bool("sweeps_seeds", self.sweeps_seeds)
 
 
 def _discover() -> dict[str, Experiment]:
@@ -284,11 +303,12 @@ def reproduce(
         t-interval and per-seed values (:func:`grokkit.sweep.seed_interval`),
         ``progress.csv`` has a ``seed`` column, and ``seed_bands.png`` draws
         every run's accuracy with seed bands; the other figures are seed
-        ``seed``'s. An experiment whose ``run`` takes ``seeds`` trains them
-        together (through :class:`grokkit.Sweep`); the others run once per seed.
+        ``seed``'s. An experiment declared with ``sweeps_seeds=True`` trains
+        them together in its own :class:`grokkit.Sweep`; the others run once per
+        seed, every run they fit trained at all seeds in one sweep.
     vectorize : "auto", bool, default="auto"
-        Passed to the :class:`grokkit.Sweep` of experiments that sweep through
-        it (their ``run`` takes ``vectorize``): stacked runs or joblib.
+        Passed to the :class:`grokkit.Sweep` of every run over seeds (to ``run``
+        of an experiment with ``sweeps_seeds=True``): stacked runs or joblib.
 
     Returns
     -------
@@ -329,14 +349,17 @@ def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: i
     from grokkit.experiments import _seeds
     from grokkit.experiments._common import checkpointed_runs, over_seeds, seed_executors
 
-    kwargs = {"vectorize": vectorize} if _seeds.takes(experiment.run, "vectorize") else {}
+    kwargs = {"vectorize": vectorize} if experiment.sweeps_seeds else {}
     listed = list(range(seed, seed + seeds))
-    if seeds == 1 or _seeds.takes(experiment.run, "seeds"):
+    if seeds == 1 or experiment.sweeps_seeds:
         if seeds > 1:
             kwargs["seeds"] = listed
         with checkpointed_runs(out, resume):
             result = experiment.run(size=size, seed=seed, device=device, verbose=verbose, **kwargs)
         result.summary.setdefault("seeds", listed)
+        if seeds > 1:  # its own intervals, clipped to the declared kinds as the framework's are
+            result.summary["headline"] = _seeds.reaggregate(result.summary.get("headline", {}),
+                                                            experiment.kinds)
         return result
     # Every run the experiment fits (through _common.fit_run) trains at all seeds in one grokkit.Sweep
     # on the first seed's data; the other seeds' calls return their runs from it.
@@ -354,7 +377,8 @@ def _run_seeds(experiment: Experiment, size: str, out: Path, seed: int, seeds: i
     first = results[seed]
     runs = _seeds.combine_runs({s: r.runs for s, r in results.items()})
     summary = dict(first.summary)
-    summary["headline"] = _seeds.aggregate_headline([r.summary.get("headline", {}) for r in results.values()])
+    summary["headline"] = _seeds.aggregate_headline([r.summary.get("headline", {}) for r in results.values()],
+                                                    experiment.kinds)
     summary["seeds"] = listed
     summary["data_seed"] = seed
     summary["executors"] = executors

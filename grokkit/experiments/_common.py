@@ -16,17 +16,7 @@ import numpy as np
 import pandas as pd
 
 from grokkit.analysis import grokking_summary
-
-
-def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend unless a display backend is already in use."""
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in {"agg", "module://matplotlib_inline.backend_inline"}:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from grokkit.plotting import pyplot  # noqa: F401  (the experiments take the one pyplot getter from here)
 
 
 #: MNIST's own training and test sizes: files holding fewer images are a subset of it.

@@ -24,13 +24,14 @@ from typing import Any
 
 import pandas as pd
 
+from grokkit.experiments._kinds import kind_of
 from grokkit.experiments._seeds import reaggregate
 from grokkit.experiments._verdict import _is_interval
 from grokkit.progress import GENERALISED
 
 #: The columns of ``fidelity.csv``.
-COLUMNS = ("experiment", "paper", "figure", "size", "seeds", "seconds", "verdict", "quantity", "mean", "low",
-           "high", "n", "n_missing", "value")
+COLUMNS = ("experiment", "paper", "figure", "size", "seeds", "seconds", "verdict", "quantity", "kind", "mean",
+           "low", "high", "n", "n_missing", "value")
 
 
 def flatten(headline: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -66,16 +67,24 @@ def judged(summary: Mapping[str, Any]) -> Any:
     return None if rule is None else rule(summary.get("headline", {}))
 
 
+def declared_kinds(name: Any) -> Mapping[str, str]:
+    """The registered experiment ``name``'s :attr:`~grokkit.experiments.Experiment.kinds` ({} if none)."""
+    from grokkit.experiments import available_experiments, get_experiment
+
+    return get_experiment(name).kinds if name in available_experiments() else {}
+
+
 def rows_of(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The ``fidelity.csv`` rows of one reproduction's ``summary.json``."""
+    """The ``fidelity.csv`` rows of one reproduction's ``summary.json``, each number with its kind."""
     seeds = summary.get("seeds", [summary.get("seed", 0)])
     ruling = judged(summary)
+    kinds = declared_kinds(summary["experiment"])
     common = {"experiment": summary["experiment"], "paper": summary.get("paper", ""),
               "figure": summary.get("figure", ""), "size": summary.get("size", ""), "seeds": len(seeds),
               "seconds": summary.get("seconds", math.nan), "verdict": "" if ruling is None else ruling.label}
     rows = []
     for quantity, value in flatten(summary.get("headline", {})):
-        row = {**common, "quantity": quantity}
+        row = {**common, "quantity": quantity, "kind": kind_of(kinds, quantity) or ""}
         if _is_interval(value):
             row.update(mean=_number(value["mean"]), low=_number(value["low"]), high=_number(value["high"]),
                        n=int(value["n"]), n_missing=int(value.get("n_missing", 0)), value="")
@@ -112,8 +121,8 @@ def markdown(summaries: Sequence[Mapping[str, Any]]) -> str:
                   f"*{summary.get('paper', '')}*. Size **{summary.get('size', '')}** "
                   f"({summary.get('setting', '')}), {seeds} seeds, {summary.get('seconds', '?')} s; data: "
                   f"{summary.get('dataset', 'see the setting')}.", "",
-                  "| quantity | grokkit |", "|---|---|"]
-        lines += [f"| {row['quantity']} | {_cell(row)} |" for row in rows]
+                  "| quantity | grokkit | kind |", "|---|---|---|"]
+        lines += [f"| {row['quantity']} | {_cell(row)} | {row['kind']} |" for row in rows]
         reference = json.dumps(summary.get("reference", {}), ensure_ascii=False, default=str)
         lines += ["", f"Paper: {reference}", ""]
         ruling = judged(summary)
@@ -223,6 +232,6 @@ def _finished(out: Path, name: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
     summary = json.loads(path.read_text(encoding="utf-8"))
-    # intervals from each seed's values by today's rule (clipped to the quantity's range)
-    summary["headline"] = reaggregate(summary.get("headline", {}))
+    # intervals from each seed's values by today's rule (clipped to the range of the declared kind)
+    summary["headline"] = reaggregate(summary.get("headline", {}), declared_kinds(name))
     return summary

@@ -2,79 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-import math
 import numbers
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from grokkit.sweep.stats import seed_interval
-
-
-def takes(run: Callable[..., Any], name: str) -> bool:
-    """Whether an experiment's ``run`` takes ``name`` (``seeds``: it trains them together, stacked)."""
-    return name in inspect.signature(run).parameters
-
-
-_SIGNED = frozenset({"from", "gain", "slope", "bits", "after", "before", "difference", "drift", "change",
-                     "delta", "log", "decades"})
-_COUNTS = frozenset({"step", "steps", "epoch", "epochs", "n", "neurons", "seconds"})
-_NONNEGATIVE = frozenset({"loss", "norm", "ratio", "speedup", "sharpness", "distance", "range", "mse",
-                          "alpha", "entropy", "pe"})
-
-
-_WHERE = frozenset({"final", "first", "at", "memorization", "generalization", "best", "max", "min", "last"})
-
-
-def _setting_or_place(key: str) -> bool:
-    """Whether a key names where or at which setting its parent was read (``final``, ``wd=0.1``, ``0.03``)."""
-    if "=" in key or set(re.split(r"[_\s]+", key.lower())) <= _WHERE:
-        return True
-    try:
-        float(key)
-    except ValueError:
-        return False
-    return True
-
-
-def support(path: Sequence[str]) -> tuple[float, float] | None:
-    """The range a headline number can take, read from its key path (``None``: any real).
-
-    grokkit's headline keys name their quantity. The key read is the last one
-    that is not a place or a setting (``final``, ``at_memorization``, ``wd=2``,
-    ``0.03``: then its parent), up to an ``_at_`` (``test_acc_at_1000_steps``
-    is an accuracy), split into words at ``_``, ``/``, ``.``:
-
-    * a correlation (``spearman`` anywhere in the path) lies in [-1, 1];
-    * a signed quantity (a word like ``from``, ``gain``, ``slope``, ``bits``,
-      ``after``, ``change``) has no bound, and is tested before the rest;
-    * a count or time (``step``, ``epoch``, ``n_neurons``, ``seconds``) is >= 0;
-    * an accuracy (``acc``, ``accuracy``) lies in [0, 1];
-    * a loss, norm, ratio, entropy or distance is >= 0.
-
-    :func:`aggregate_headline` clips each seed interval to this range.
-    """
-    if any("spearman" in key.lower() for key in path):
-        return (-1.0, 1.0)
-    keys = list(path)
-    while len(keys) > 1 and _setting_or_place(keys[-1]):
-        keys.pop()
-    if not keys:
-        return None
-    name = keys[-1].lower().split("_at_")[0]
-    words = set(re.split(r"[_/.=\s]+", name))
-    if words & _SIGNED:
-        return None
-    if words & _COUNTS:
-        return (0.0, math.inf)
-    if words & {"acc", "accuracy"}:
-        return (0.0, 1.0)
-    if words & _NONNEGATIVE:
-        return (0.0, math.inf)
-    return None
+from grokkit.experiments._kinds import bounds_of
+from grokkit.stats import seed_interval
 
 
 def _per_seed_numbers(values: Sequence[Any]) -> bool:
@@ -83,34 +18,37 @@ def _per_seed_numbers(values: Sequence[Any]) -> bool:
             and any(v is not None for v in values))
 
 
-def aggregate_headline(per_seed: Sequence[Any], path: tuple[str, ...] = ()) -> Any:
+def aggregate_headline(per_seed: Sequence[Any], kinds: Mapping[str, str] | None = None,
+                       path: tuple[str, ...] = ()) -> Any:
     """Per-seed headline values -> the same structure, each number as :func:`seed_interval`'s dict.
 
     Numbers (and ``None``, a level never reached) become ``{"mean", "low",
-    "high", "n", "n_missing", "values"}``, the interval clipped to the
-    quantity's :func:`support`; nested dicts are aggregated key by key;
-    anything else (text, lists) is kept when every seed agrees and listed per
-    seed otherwise.
+    "high", "n", "n_missing", "values"}``, the interval clipped to the range of
+    the number's declared kind (``kinds``: the experiment's
+    :attr:`~grokkit.experiments.Experiment.kinds`; an undeclared number is not
+    clipped); nested dicts are aggregated key by key; anything else (text,
+    lists) is kept when every seed agrees and listed per seed otherwise.
     """
     first = per_seed[0]
     if isinstance(first, Mapping):
         keys = [k for k in first if all(isinstance(s, Mapping) and k in s for s in per_seed)]
-        return {k: aggregate_headline([s[k] for s in per_seed], (*path, str(k))) for k in keys}
+        return {k: aggregate_headline([s[k] for s in per_seed], kinds, (*path, str(k))) for k in keys}
     if _per_seed_numbers(per_seed):
-        return seed_interval(per_seed, bounds=support(path))
+        return seed_interval(per_seed, bounds=bounds_of(kinds or {}, path))
     return first if all(v == first for v in per_seed) else list(per_seed)
 
 
-def reaggregate(headline: Any, path: tuple[str, ...] = ()) -> Any:
+def reaggregate(headline: Any, kinds: Mapping[str, str] | None = None, path: tuple[str, ...] = ()) -> Any:
     """A stored headline with every seed interval recomputed from its ``values`` by today's rule
-    (:func:`aggregate_headline`), so that results written before a change of rule read the same."""
+    (:func:`aggregate_headline` with ``kinds``), so that results written before a change of rule or
+    of a declared kind read the same."""
     if isinstance(headline, Mapping):
         if {"mean", "low", "high", "n", "values"} <= set(headline) and isinstance(headline["values"], list):
             values = headline["values"]
             if _per_seed_numbers(values):
-                return {**headline, **seed_interval(values, bounds=support(path))}
+                return {**headline, **seed_interval(values, bounds=bounds_of(kinds or {}, path))}
             return dict(headline)
-        return {k: reaggregate(v, (*path, str(k))) for k, v in headline.items()}
+        return {k: reaggregate(v, kinds, (*path, str(k))) for k, v in headline.items()}
     return headline
 
 
@@ -123,8 +61,7 @@ def combine_runs(per_seed: Mapping[int, Mapping[str, pd.DataFrame]]) -> dict[str
 
 def seed_band_figure(runs: Mapping[str, pd.DataFrame], title: str) -> Any:
     """Train (top) and test (bottom) accuracy of every run label: mean over seeds with a 95 % band."""
-    from grokkit.experiments._common import pyplot
-    from grokkit.plotting import plot_grouped_seed_bands
+    from grokkit.plotting import plot_grouped_seed_bands, pyplot
 
     plt = pyplot()
     long = pd.concat([frame.assign(run=label) for label, frame in runs.items()], ignore_index=True)

@@ -91,6 +91,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"spearman_*": "correlation", "*_step": "step", "*commutativity*": "fraction", "*_acc": "accuracy"},
     name="abelian_test",
     title="commutativity stays low until the network groks modular addition",
     paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §5",

@@ -269,6 +269,9 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"levels.*": "accuracy", "fit_within_bracket": "flag", "*_n": "count",
+           "largest_n_not_reached": "count", "smallest_n_reached": "count",
+           "critical_n_at_other_levels.*": "count", "final_test_acc_by_n.*": "accuracy", "*_by_n.*": "step"},
     name="critical_data_size",
     title="time to generalise against training size N diverges at a critical data size (MNIST, α = 8)",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4",

@@ -291,6 +291,9 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    sweeps_seeds=True,
+    kinds={"levels.*": "accuracy", "budget_steps": "step", "test_0.95_steps_mean.*": "step",
+           "speedup_vs_plain.*": "ratio"},
     name="degrokking_benchmark",
     title="every grokking control (weight decay, α, norm, noise, penalties, Grokfast, StableMax, ⊥AdamW) "
           "on one modular-addition task, over seeds",

@@ -90,6 +90,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step": "step", "*_ratio": "ratio", "*_acc": "accuracy"},
     name="dropout_removes_grokking",
     title="dropout 0.3 makes test accuracy follow train accuracy: no delayed generalisation",
     paper="Golechha, Progress Measures for Grokking on Real-world Datasets, App. C",

@@ -242,6 +242,8 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_epoch": "step", "excluded_loss_growth_*": "ratio", "n_key_frequencies": "count",
+           "*_loss*": "nonnegative", "*_acc": "accuracy"},
     name="fourier_progress_measures",
     title="Nanda's Fourier progress measures: memorisation, circuit formation, cleanup",
     paper="Nanda, Chan, Lieberum, Smith & Steinhardt, Progress measures for grokking via "

@@ -171,4 +171,5 @@ EXPERIMENT = Experiment(
     run=run,
     settings=SETTINGS,
     verdict=verdict,
+    kinds={"*_step": "step", "*.late_drop": "ratio", "*_loss*": "nonnegative"},
 )

@@ -79,6 +79,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step_test_*": "step", "*_step": "step", "speedup": "ratio", "*_acc": "accuracy"},
     name="input_noise_degrokking",
     title="adaptive input noise σ = max(λ₁(1 − train acc), λ₂) makes the network generalise sooner",
     paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §3.2",

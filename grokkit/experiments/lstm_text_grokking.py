@@ -149,6 +149,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*spearman*": "correlation", "*_epoch": "step", "*_acc*": "accuracy"},
     name="lstm_text_grokking",
     title="LSTM on 1 000 reviews: α = 6 + weight decay delays generalisation (weak grokking)",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4; Golechha, Progress Measures for Grokking on "

@@ -101,6 +101,8 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step_test_*": "step", "*_step": "step", "*_acc_at_*": "accuracy", "*_acc": "accuracy",
+           "*.final_mi_nats": "real", "final_test_acc_gain": "real"},
     name="mi_regularised_training",
     title="maximising I(X; f(X)) in the loss makes MNIST generalise sooner within 5 000 steps",
     paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §4.3",

@@ -102,6 +102,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step": "step", "*_acc*": "accuracy"},
     name="mnist_alpha_grokking",
     title="α = 8 initialisation + weight decay delays generalisation on MNIST/digits",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4",

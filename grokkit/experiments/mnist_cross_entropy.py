@@ -221,6 +221,8 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"fig11_goldilocks_width_decades.*": "nonnegative", "fig11_ce_minus_mse_*": "real",
+           "*_step": "step", "*_acc*": "accuracy"},
     name="mnist_cross_entropy",
     title="MNIST with cross-entropy: LU still holds, a broader Goldilocks zone, grokking at α = 100",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), App. E",

@@ -180,6 +180,8 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_loss_decades_over_*": "nonnegative", "test_over_train_loss_decades": "real",
+           "best_test_loss_by_m.*": "nonnegative", "best_test_acc_by_m.*": "accuracy"},
     name="mnist_messiness_landscape",
     title="MNIST (w, m) landscape: train and test loss depend weakly on representation messiness",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §5.2",

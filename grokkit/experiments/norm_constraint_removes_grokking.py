@@ -98,6 +98,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step": "step", "*_ratio": "ratio", "*_acc": "accuracy", "*_relative_drift": "nonnegative"},
     name="norm_constraint_removes_grokking",
     title="training at a constant small weight norm makes train and test accuracy rise together",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §5",

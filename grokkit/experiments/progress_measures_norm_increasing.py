@@ -134,6 +134,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*spearman*": "correlation", "*_acc": "accuracy", "*_step": "step"},
     name="progress_measures_norm_increasing",
     title="sparsity, weight entropy and circuit complexity track grokking; it survives a growing norm",
     paper="Golechha, Progress Measures for Grokking on Real-world Datasets, §3–4",

@@ -68,6 +68,7 @@ import torch
 from torch import nn
 
 from grokkit import GrokMLPClassifier, ModularMLPClassifier
+from grokkit.analysis.curves import sharpest_change_step, value_at_step
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import (
@@ -86,10 +87,7 @@ from grokkit.experiments.abelian_test import ABELIAN_PENALTY
 from grokkit.experiments.mnist_alpha_grokking import QUICK_MNIST_STEPS, QUICK_MNIST_WEIGHT_DECAY
 from grokkit.experiments.robustness_measures_at_grokking import (
     SIGMA,
-    _onehot,
-    _value_at,
     pe,
-    sharpest_change_step,
 )
 from grokkit.measures import (
     commutativity_distance,
@@ -103,6 +101,7 @@ from grokkit.measures._capture import evaluation, hidden_modules, recording
 from grokkit.measures.matrix_info import entropy_difference, mutual_information_difference
 from grokkit.measures.registry import Measure
 from grokkit.measures.weights import _weight_matrices
+from grokkit.models.onehot_mlp import onehot_inputs
 
 #: Rényi orders of Figs 19–20 (the paper does not list its orders).
 ORDERS = (0.5, 1.0, 2.0, 3.0)
@@ -212,12 +211,12 @@ def inverse_embedding_spread(module: nn.Module, p: int) -> dict[str, float]:
 
 def pe_input(module: nn.Module, X: Any) -> float:
     """Fig. 17: PE of the input layer, H(X + Δ) of the perturbed one-hot training inputs, σ = SIGMA."""
-    return perturb_entropy(module, _onehot(module, X), sigma=SIGMA, layer="input")
+    return perturb_entropy(module, onehot_inputs(module, X), sigma=SIGMA, layer="input")
 
 
 def pe_embedding(module: nn.Module, X: Any) -> float:
     """Fig. 17: PE of the embedding, H(act1(X + Δ)) on the perturbed one-hot training inputs, σ = SIGMA."""
-    return perturb_entropy(module, _onehot(module, X), sigma=SIGMA, layer="act1")
+    return perturb_entropy(module, onehot_inputs(module, X), sigma=SIGMA, layer="act1")
 
 
 #: Fig. 14's readouts, recorded on every modular run.
@@ -271,8 +270,8 @@ def reading(progress: pd.DataFrame, column: str, memorised: int | None, generali
     if progress[column].nunique(dropna=True) <= 1:
         step = None
     return {
-        "at_memorization": _value_at(progress, column, memorised),
-        "at_generalization": _value_at(progress, column, generalised),
+        "at_memorization": value_at_step(progress, column, memorised),
+        "at_generalization": value_at_step(progress, column, generalised),
         "final": float(progress[column].dropna().iloc[-1]),
         "sharpest_change_step_after_memorization": step,
         "steps_from_test_acc_jump": None if step is None or jump is None else int(step - jump),
@@ -460,6 +459,13 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step_test_*": "step", "*.sharpest_change_step_after_memorization": "step",
+           "*.steps_from_test_acc_jump": "real", "*_step": "step", "*nearest_neighbour_accuracy*": "accuracy",
+           "*_acc": "accuracy", "*inverse_law/relative.*": "real", "*inverse_law/distance.*": "nonnegative",
+           "fig11_18.*": "nonnegative", "fig17.*": "nonnegative", "fig19.entropy_*": "nonnegative",
+           "fig19.logit_sparsity.*": "real", "fig20.parameter_entropy*": "nonnegative",
+           "fig20.parameter_sparsity*": "real", "fig21.*": "nonnegative", "fig22.pe.*": "nonnegative",
+           "fig22.mid.*": "nonnegative", "fig22.ed.*": "nonnegative", "fig22.pmi.*": "real"},
     name="robustness_appendix_measures",
     title="abelian tests, layer-wise PE, Rényi-order entropies, covariance entropy, Barlow Twins, MNIST "
           "information quantities",

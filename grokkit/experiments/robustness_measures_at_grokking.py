@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from torch import nn
 
 from grokkit import ModularMLPClassifier
+from grokkit.analysis.curves import sharpest_change_step, value_at_step
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
 from grokkit.experiments._common import data_seed, fit_run, log_x, mark_phases, pyplot, run_summary
@@ -46,7 +46,7 @@ from grokkit.measures.matrix_info import (
     perturb_mutual_information,
 )
 from grokkit.measures.registry import Measure
-from grokkit.models.onehot_mlp import onehot_pairs
+from grokkit.models.onehot_mlp import onehot_inputs
 
 #: σ of the input perturbation Δ ~ N(0, σ²I) of Defs 4.1–4.4 (the paper gives no value; the
 #: measures' default). The one-hot input rows have norm √2; the noise adds about σ√(2p) ≈ 1.4.
@@ -67,68 +67,29 @@ INFORMATION = ("pmi", "pe", "mid", "ed")
 GROUP_LAWS = ("doubling", "identity_law", "associativity")
 
 
-def _onehot(module: nn.Module, X: Any) -> Any:
-    """The integer pairs ``X`` as the float onehot(a) ‖ onehot(b) rows the one-hot MLP reads."""
-    p = module.fc1.weight.shape[1] // 2
-    return onehot_pairs(X, p, dtype=module.fc1.weight.dtype)
-
-
 def pmi(module: nn.Module, X: Any) -> float:
     """PMI (Tan & Huang Def. 4.1, Fig. 4): I(X + Δ; f(X + Δ)) on the one-hot training inputs, σ = SIGMA."""
-    return perturb_mutual_information(module, _onehot(module, X), sigma=SIGMA)
+    return perturb_mutual_information(module, onehot_inputs(module, X), sigma=SIGMA)
 
 
 def pe(module: nn.Module, X: Any) -> float:
     """PE (Def. 4.2, Fig. 5): H(f(X + Δ)) of the logits on the one-hot training inputs, σ = SIGMA."""
-    return perturb_entropy(module, _onehot(module, X), sigma=SIGMA)
+    return perturb_entropy(module, onehot_inputs(module, X), sigma=SIGMA)
 
 
 def mid(module: nn.Module, X: Any) -> float:
     """MID (Def. 4.3, Fig. 6): |PMI_σ − PMI_0| on the one-hot training inputs."""
-    return mutual_information_difference(module, _onehot(module, X), sigma=SIGMA)
+    return mutual_information_difference(module, onehot_inputs(module, X), sigma=SIGMA)
 
 
 def ed(module: nn.Module, X: Any) -> float:
     """ED (Def. 4.4, Fig. 7): |PE_σ − PE_0| on the one-hot training inputs."""
-    return entropy_difference(module, _onehot(module, X), sigma=SIGMA)
+    return entropy_difference(module, onehot_inputs(module, X), sigma=SIGMA)
 
 
 #: The four as recorder measures on the training inputs (module-level functions, so that a
 #: :class:`grokkit.Sweep` can pickle the estimators under ``reproduce --seeds N``).
 INFORMATION_MEASURES = tuple(Measure(func.__name__, func, needs=("X",)) for func in (pmi, pe, mid, ed))
-
-
-def sharpest_change_step(progress: pd.DataFrame, column: str, start: int | None = None) -> int | None:
-    """The recorded step that ends the largest change of ``column`` per step.
-
-    Between consecutive recorded rows ``i − 1, i`` (rows with ``step >= start``
-    when given, NaN rows dropped) the rate is
-    :math:`|m_i - m_{i-1}| / (s_i - s_{i-1})`; the step :math:`s_i` of the
-    largest rate is returned (the first on ties), None with fewer than two rows.
-    Tan & Huang §4.1 read PMI and PE as "changing sharply exactly at the time of
-    grokking": the test accuracy's own sharpest-change step is that time.
-    """
-    if column not in progress.columns:
-        raise ValueError(f"column must be a column of progress; got {column!r}.")
-    if start is not None and (isinstance(start, bool) or not isinstance(start, (int, np.integer))):
-        raise TypeError(f"start must be an int step or None; got {start!r}.")
-    rows = progress[["step", column]].dropna()
-    if start is not None:
-        rows = rows[rows["step"] >= start]
-    if len(rows) < 2:
-        return None
-    steps = rows["step"].to_numpy(dtype=float)
-    values = rows[column].to_numpy(dtype=float)
-    rates = np.abs(np.diff(values)) / np.diff(steps)
-    return int(steps[1 + int(np.argmax(rates))])
-
-
-def _value_at(progress: pd.DataFrame, column: str, step: int | None) -> float | None:
-    """``column`` at the last recorded row with ``step <= step`` (None when ``step`` is None)."""
-    if step is None:
-        return None
-    rows = progress[progress["step"] <= step].dropna(subset=[column])
-    return float(rows[column].iloc[-1]) if len(rows) else None
 
 
 def _argmin_step(progress: pd.DataFrame, column: str, start: int | None, end: int | None) -> int | None:
@@ -172,7 +133,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         "final_test_acc": summary_run["final_test_acc"],
         "sharpness": {
             "first": float(sharpness.iloc[0]),
-            "at_memorization": _value_at(progress, "hessian_trace", memorised),
+            "at_memorization": value_at_step(progress, "hessian_trace", memorised),
             "final": float(sharpness.iloc[-1]),
             "spearman_with_step_after_memorization": (
                 float(progress.loc[progress["step"] >= memorised, "hessian_trace"]
@@ -187,8 +148,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
             "steps_from_test_acc_jump": None if step is None or jump is None else int(step - jump),
             "min_step_between_memorization_and_test_acc_jump": _argmin_step(progress, column, memorised,
                                                                             jump),
-            "at_memorization": _value_at(progress, column, memorised),
-            "at_generalization": _value_at(progress, column, generalised),
+            "at_memorization": value_at_step(progress, column, memorised),
+            "at_generalization": value_at_step(progress, column, generalised),
             "final": float(progress[column].iloc[-1]),
         }
     summary = {
@@ -265,6 +226,10 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*spearman*": "correlation", "*.steps_from_test_acc_jump": "real", "*_step*": "step",
+           "*_acc": "accuracy", "sharpness.*": "real", "pe.*": "nonnegative", "mid.*": "nonnegative",
+           "ed.*": "nonnegative", "pmi.*": "real", "doubling.*": "real", "identity_law.*": "real",
+           "associativity.*": "real"},
     name="robustness_measures_at_grokking",
     title="sharpness falls, and PMI/PE/MID/ED and the group-law tests change when the network groks",
     paper="Tan & Huang, Understanding Grokking Through A Robustness Viewpoint, §3.1, §4, App. A",

@@ -171,6 +171,8 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step_test_*": "step", "*_bits": "real", "*_step": "step", "*.n_neurons": "count",
+           "*.generalization_steps_*": "step", "*_acc*": "accuracy"},
     name="synergistic_subnetwork_retraining",
     title="the most synergistic sub-network at the emergence phase, retrained alone, groks; its inverse less",
     paper="Clauw, Stramaglia & Marinazzo, Information-theoretic progress measures reveal grokking "

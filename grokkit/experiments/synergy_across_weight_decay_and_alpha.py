@@ -226,6 +226,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step_test_*": "step", "*_bits": "real", "*_step": "step", "*_acc": "accuracy"},
     name="synergy_across_weight_decay_and_alpha",
     title="a synergy peak before grokking at weight decay 0.1 and 2 and at α 8, not at wd 10/50 or α 1/50",
     paper="Clauw, Stramaglia & Marinazzo, Information-theoretic progress measures reveal grokking "

@@ -123,6 +123,7 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*_step_test_*": "step", "*_bits": "real", "*_step": "step", "*_acc": "accuracy"},
     name="synergy_redundancy_phases",
     title="an early synergy peak among hidden neurons precedes generalisation on modular addition",
     paper="Clauw, Stramaglia & Marinazzo, Information-theoretic progress measures reveal grokking "

@@ -141,6 +141,10 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    sweeps_seeds=True,
+    kinds={"levels.per_sample_mse_below": "nonnegative", "*_acc": "accuracy", "final_train_acc.*": "accuracy",
+           "*_step": "step", "memorization_steps.*": "step", "small_wd": "nonnegative",
+           "large_wd": "nonnegative"},
     name="teacher_student_weight_decay",
     title="teacher–student: no weight decay never generalises, small γ groks late, large γ fast",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §3",

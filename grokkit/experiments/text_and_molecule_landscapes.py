@@ -330,6 +330,9 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"*.test_loss_minimum_alpha.*": "nonnegative", "*.test_loss_u_depth.*": "nonnegative",
+           "*.train_loss_largest_rise.*": "nonnegative", "*_points": "count", "l_alpha_max": "nonnegative",
+           "l_tolerance": "nonnegative"},
     name="text_and_molecule_landscapes",
     title="LSTM (IMDb) and GCN (QM9) reduced landscapes: LU mismatch at small N, similar U's at large N",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §4",

@@ -181,6 +181,9 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    sweeps_seeds=True,
+    kinds={"levels.per_sample_mse_below": "nonnegative", "levels.*": "accuracy", "*slope*": "real",
+           "*_step_by_wd.*": "step", "final_test_acc_by_wd.*": "accuracy"},
     name="time_to_generalize",
     title="steps to generalise ∝ 1/weight decay, steps to fit independent of it (log–log slopes)",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), §2–3 and App. C",

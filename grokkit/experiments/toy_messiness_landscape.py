@@ -307,5 +307,9 @@ EXPERIMENT = Experiment(
     run=run,
     settings=SETTINGS,
     verdict=verdict,
+    kinds={"*_level": "nonnegative", "*_loss_range_over_m_*": "nonnegative",
+           "test_to_train_range_ratio": "ratio", "*_loss_decades_over_m_*": "nonnegative",
+           "best_test_point.messiness": "fraction", "best_test_point.*": "nonnegative",
+           "contour_by_n.*": "nonnegative"},
 )
 

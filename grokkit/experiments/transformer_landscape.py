@@ -150,6 +150,9 @@ def verdict(headline: dict) -> Verdict:
 
 EXPERIMENT = Experiment(
     verdict=verdict,
+    kinds={"best_test_acc_by_fraction.*": "accuracy", "*_fraction*": "fraction",
+           "generalised_at_test_acc": "accuracy", "test_loss_minimum_alpha.*": "nonnegative",
+           "train_loss_largest_rise.*": "nonnegative"},
     name="transformer_landscape",
     title="modular-addition transformer's reduced landscape: LU for α in [0.1, 4], critical fraction ≈ 0.25",
     paper="Liu, Michaud & Tegmark, Omnigrok (ICLR 2023), App. B",

@@ -57,6 +57,21 @@ def onehot_pairs(X: Any, p: int, dtype: Any = None) -> Any:
     return out
 
 
+def onehot_inputs(module: nn.Module, X: Any) -> Any:
+    """The integer pairs ``X`` as the float rows ``onehot(a) ‖ onehot(b)`` that ``module`` reads.
+
+    ``module`` is a one-hot pair MLP (:class:`OneHotPairMLP`, or any module whose
+    first layer ``fc1`` is a ``Linear(2p, h)``); ``p`` is read from ``fc1``'s
+    weight and the rows take its dtype. A measure that perturbs inputs (Tan &
+    Huang's PMI, PE, MID, ED) needs these float rows, not the integer pairs.
+    """
+    weight = getattr(getattr(module, "fc1", None), "weight", None)
+    if not torch.is_tensor(weight) or weight.ndim != 2 or weight.shape[1] % 2:
+        raise TypeError(f"module must have an fc1 layer of 2p inputs (a one-hot pair MLP); got "
+                        f"{type(module).__name__}.")
+    return onehot_pairs(X, weight.shape[1] // 2, dtype=weight.dtype)
+
+
 class OneHotPairLinear(nn.Linear):
     r"""``Linear(2p, out_features)`` on ``onehot(a) ‖ onehot(b)``, computed by gathering.
 

@@ -5,7 +5,7 @@
 >>> sweep.fit(X, y, eval_set=(X_test, y_test)).summary()                             # doctest: +SKIP
 """
 
+from grokkit.stats import format_interval, seed_interval
 from grokkit.sweep.engine import Sweep
-from grokkit.sweep.stats import format_interval, seed_interval
 
 __all__ = ["Sweep", "format_interval", "seed_interval"]

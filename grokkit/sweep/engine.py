@@ -12,8 +12,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import ParameterGrid
 
+from grokkit.plotting import plot_grouped_seed_bands
+from grokkit.stats import seed_interval
 from grokkit.sweep.cache import RunCache, data_key, run_key
-from grokkit.sweep.stats import seed_interval
 
 #: Columns of ``results_`` summarised by :meth:`Sweep.summary` unless told otherwise.
 SUMMARY_COLUMNS = ("memorization_step", "generalization_step", "delay_steps", "final_train_acc",
@@ -246,8 +247,6 @@ class Sweep(BaseEstimator):
         One curve per grid point (or per value of ``by``). Returns the figure.
         """
         from sklearn.utils.validation import check_is_fitted
-
-        from grokkit.plotting import plot_grouped_seed_bands
 
         check_is_fitted(self, "progress_")
         by = self._grid_keys() if by is None else [by] if isinstance(by, str) else list(by)

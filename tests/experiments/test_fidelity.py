@@ -83,3 +83,23 @@ def test_bad_docs_path_exits_2_before_training(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["fidelity", "--no-run", "--out", str(tmp_path / "t"), "--docs", str(tmp_path / "no" / "x.rst")])
     assert exit_.value.code == 2 and "--docs" in capsys.readouterr().err
+
+
+def test_rows_carry_the_declared_kind_and_stored_intervals_are_clipped_to_it(tmp_path):
+    import json
+
+    from grokkit.experiments._fidelity import _finished
+
+    stored = seed_interval([0.9, 1.0, 1.0])  # written unclipped: high > 1
+    assert stored["high"] > 1.0
+    summary = {**SUMMARY, "experiment": "abelian_test",
+               "headline": {"final_commutativity": 0.5, "abelian_penalty_final_test_acc": stored,
+                            "undeclared_number": 2.0}}
+    rows = {r["quantity"]: r for r in rows_of(summary)}
+    assert rows["final_commutativity"]["kind"] == "fraction"
+    assert rows["abelian_penalty_final_test_acc"]["kind"] == "accuracy"
+    assert rows["undeclared_number"]["kind"] == ""
+    (tmp_path / "abelian_test").mkdir()
+    (tmp_path / "abelian_test" / "summary.json").write_text(json.dumps(summary))
+    assert _finished(tmp_path, "abelian_test")["headline"]["abelian_penalty_final_test_acc"]["high"] == 1.0
+    assert "| final_commutativity | 0.5 | fraction |" in markdown([summary])

@@ -29,3 +29,23 @@ def test_unknown_name_raises_with_valid_names():
 def test_bad_size_names_the_parameter(tmp_path):
     with pytest.raises(ValueError, match="size must be one of"):
         reproduce("abelian_test", size="tiny", out=tmp_path)
+
+
+def test_an_experiment_that_sweeps_its_seeds_says_so_and_its_run_takes_them():
+    """``--seeds N`` is chosen by the declared ``sweeps_seeds``, never by reading ``run``'s signature."""
+    import dataclasses
+    import inspect
+
+    from grokkit.experiments import available_experiments, get_experiment
+
+    sweeping = []
+    for name in available_experiments():
+        experiment = get_experiment(name)
+        parameters = inspect.signature(experiment.run).parameters
+        assert experiment.sweeps_seeds == ("seeds" in parameters), name
+        if experiment.sweeps_seeds:
+            assert "vectorize" in parameters, name
+            sweeping.append(name)
+    assert sweeping == ["degrokking_benchmark", "teacher_student_weight_decay", "time_to_generalize"]
+    with pytest.raises((TypeError, ValueError), match="sweeps_seeds"):
+        dataclasses.replace(get_experiment("abelian_test"), sweeps_seeds="yes")

@@ -12,7 +12,8 @@ import pytest
 
 from grokkit import experiments
 from grokkit.experiments import ExperimentResult, reproduce
-from grokkit.experiments._seeds import aggregate_headline, reaggregate, support
+from grokkit.experiments._kinds import bounds_of, check_kinds, kind_of
+from grokkit.experiments._seeds import aggregate_headline, reaggregate
 
 
 def _fake_run(size, seed, device, verbose):
@@ -51,30 +52,44 @@ def test_headline_numbers_become_mean_interval_and_values(fake, tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["headline"]["slope"]["n"] == 3
 
 
+KINDS = {"*spearman*": "correlation", "*_acc": "accuracy", "*_acc_at_*": "accuracy", "*step*": "step",
+         "test_step_by_wd.*": "step", "*.final": "accuracy", "*_bits": "real", "*": "nonnegative"}
+
+
 @pytest.mark.parametrize("path, expected", [
-    (("alpha6_spearman_with_test_acc", "weight_norm"), (-1.0, 1.0)),
+    (("alpha6_spearman_with_test_acc", "weight_norm"), (-1.0, 1.0)),  # the first matching pattern wins
     (("standard", "final_test_acc"), (0.0, 1.0)),
-    (("standard", "test_acc_at_1000_steps"), (0.0, 1.0)),  # an accuracy read at a step
-    (("fig14", "nearest_neighbour_accuracy/logits", "final"), (0.0, 1.0)),  # read from the parent
+    (("standard", "test_acc_at_1000_steps"), (0.0, 1.0)),
+    (("fig14", "nearest_neighbour_accuracy/logits", "final"), (0.0, 1.0)),
     (("wd=2", "synergy_peak_step"), (0.0, math.inf)),
     (("test_step_by_wd", "0.03"), (0.0, math.inf)),
-    (("alpha=3", "final_train_loss"), (0.0, math.inf)),
-    (("pmi", "steps_from_test_acc_jump"), None),  # signed: before or after the jump
     (("wd=0.1", "synergy_peak_bits"), None),
-    (("test_slope",), None),
-    (("final_test_acc_gain",), None),
+    (("alpha=3", "final_train_loss"), (0.0, math.inf)),
 ])
-def test_support_reads_the_range_from_the_key(path, expected):
-    assert support(path) == expected
+def test_the_declared_kind_gives_the_range(path, expected):
+    assert bounds_of(KINDS, path) == expected
+    assert bounds_of({}, path) is None  # an undeclared number is not clipped
 
 
-def test_aggregate_clips_bounded_quantities_and_reaggregate_updates_stored_ones():
+def test_kinds_are_checked_by_name():
+    assert kind_of(KINDS, "wd=0.1.synergy_peak_bits") == "real" and kind_of({"x": "step"}, "y") is None
+    with pytest.raises(ValueError, match=r"kinds\['\*_acc'\] must be one of 'accuracy'"):
+        check_kinds({"*_acc": "acc"})
+    with pytest.raises(TypeError, match="kinds must be a mapping"):
+        check_kinds(["*_acc"])
+    with pytest.raises(ValueError, match="kinds"):
+        dataclasses.replace(experiments.get_experiment("abelian_test"), kinds={"*": "probability"})
+
+
+def test_aggregate_clips_to_the_declared_kind_and_reaggregate_updates_stored_ones():
     per_seed = [{"final_test_acc": a, "steps_from_jump": d} for a, d in [(1.0, -50), (1.0, 0), (0.9, 40)]]
-    headline = aggregate_headline(per_seed)
+    kinds = {"final_test_acc": "accuracy", "steps_from_jump": "real"}
+    headline = aggregate_headline(per_seed, kinds)
     assert headline["final_test_acc"]["high"] == 1.0
     assert headline["steps_from_jump"]["low"] < -50  # a signed quantity keeps its whole interval
+    assert aggregate_headline(per_seed)["final_test_acc"]["high"] > 1.0  # undeclared: not clipped
     stored = {"final_test_acc": {**headline["final_test_acc"], "high": 1.04}, "label": "x"}
-    assert reaggregate(stored) == {"final_test_acc": headline["final_test_acc"], "label": "x"}
+    assert reaggregate(stored, kinds) == {"final_test_acc": headline["final_test_acc"], "label": "x"}
 
 
 def test_aggregate_keeps_text_that_differs_per_seed():

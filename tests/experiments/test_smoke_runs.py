@@ -140,3 +140,26 @@ def test_every_experiment_judges_its_headline_one_seed_and_over_seeds(summaries,
     assert single.label in LABELS and single.why
     # The same headline as three identical seeds: the --seeds shape reads to the same verdict.
     assert rule(aggregate_headline([headline] * 3)).label == single.label
+
+
+def _numbers(headline, path=()):
+    """``(dotted key, value)`` of every number (or None: a level never reached) in a nested headline."""
+    for key, value in headline.items():
+        if isinstance(value, dict):
+            yield from _numbers(value, (*path, str(key)))
+        elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            yield ".".join((*path, str(key))), value
+
+
+@pytest.mark.parametrize("name", available_experiments())
+def test_every_headline_number_declares_its_kind_and_lies_in_its_range(summaries, name):
+    from grokkit.experiments import get_experiment
+    from grokkit.experiments._kinds import KINDS, kind_of
+
+    kinds = get_experiment(name).kinds
+    undeclared = [key for key, _ in _numbers(summaries[name][0]["headline"]) if kind_of(kinds, key) is None]
+    assert not undeclared, f"{name}: headline numbers with no declared kind: {undeclared}"
+    for key, value in _numbers(summaries[name][0]["headline"]):
+        bounds = KINDS[kind_of(kinds, key)]
+        if value is not None and bounds is not None:
+            assert bounds[0] <= value <= bounds[1], f"{name}: {key} = {value} is not a {kind_of(kinds, key)}"
