@@ -38,7 +38,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "grokkit"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("grokkit._validation", "grokkit._threads", "grokkit.stats")),
     ("data", ("grokkit.models", "grokkit.datasets", "grokkit.losses", "grokkit.optim", "grokkit.text",
-              "grokkit.progress")),
+              "grokkit.progress", "grokkit.interp")),
     ("measures", ("grokkit.measures",)),
     ("callbacks", ("grokkit.callbacks",)),
     ("estimators", ("grokkit.estimators",)),
