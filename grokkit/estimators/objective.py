@@ -35,8 +35,11 @@ class Objective:
     """Mixin of :class:`~grokkit.estimators.base.GrokNet`: criterion, penalties, optimizer."""
 
     def initialize_criterion(self) -> Any:
-        """The training criterion, also what ``train_loss``/``test_loss`` of ``progress_`` record."""
-        self.criterion_ = CRITERIA[self.loss]().to(self.device_)
+        """The training criterion, also what ``train_loss``/``test_loss`` of ``progress_`` record.
+
+        ``criterion__*`` arguments go to its constructor (e.g. ``criterion__label_smoothing=0.1``).
+        """
+        self.criterion_ = CRITERIA[self.loss](**self.get_params_for("criterion")).to(self.device_)
         return self
 
     def initialize_optimizer(self, triggered_directly: Any = None) -> Any:

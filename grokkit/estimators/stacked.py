@@ -61,6 +61,9 @@ def why_not_stackable(estimator: Any, varying: Sequence[str]) -> str | None:
     for key in ("mi_penalty", "abelian_penalty", "barlow_penalty"):
         if params.get(key):
             return f"{key} is not computed on stacked runs"
+    for key in sorted(estimator._prefixed_params()):
+        if key != "optimizer__eps":
+            return f"{key} is not applied by the stacked loop"
     for key in ("grokfast", "checkpoint_dir"):
         if params.get(key) is not None:
             return f"{key} is not supported on stacked runs"
