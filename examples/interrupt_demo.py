@@ -10,7 +10,7 @@ its finished checkpoint, the second continues from its last checkpoint
 trains only the runs missing from ``memory``. Every ``progress_`` is then
 compared with an uninterrupted session's.
 
-Run: ``python examples/interrupt_demo.py`` (about a minute on one CPU core).
+Run: ``PYTHONPATH=. python examples/interrupt_demo.py`` (about a minute on one CPU core).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from grokkit import GrokMLPClassifier, Sweep
 from grokkit.datasets import load_digits_split
 
 EPOCHS = 150
+#: The epoch of the second fit at whose end SIGINT is sent (between two recorded epochs).
+INTERRUPT_AT = 110
 
 
 class SendSigint(Callback):
@@ -59,11 +61,11 @@ def session(folder: Path | None, data) -> dict[str, object]:
     """The user's script: two fits and a three-seed Sweep (resumable when ``folder`` is given)."""
     X, y, X_test, y_test = data
     resumable = {} if folder is None else {"checkpoint_dir": folder / "first"}
-    first = estimator(1, **resumable).fit(X, y, eval_set=(X_test, y_test))
+    first = estimator(11, **resumable).fit(X, y, eval_set=(X_test, y_test))
     print(f"  first fit:  interrupted_={first.interrupted_}, epochs in progress_ up to "
           f"{first.progress_.epoch.iloc[-1]}")
     resumable = {} if folder is None else {"checkpoint_dir": folder / "second", "checkpoint_every": 30}
-    second = estimator(2, **resumable).fit(X, y, eval_set=(X_test, y_test))
+    second = estimator(12, **resumable).fit(X, y, eval_set=(X_test, y_test))
     print(f"  second fit: interrupted_={second.interrupted_}, epochs in progress_ up to "
           f"{second.progress_.epoch.iloc[-1]}")
     sweep = Sweep(estimator(0), seeds=3, vectorize=False,
@@ -93,13 +95,15 @@ def main() -> int:
         reference = session(None, data)
         print(f"  ({time.perf_counter() - start:.1f} s)")
 
-        print("\nSession 1: SIGINT at epoch 100 of the second fit, then at epoch 60 of the sweep's 2nd run")
-        SendSigint.armed = [(2, 100), (1, 60)]
+        print(f"\nSession 1: SIGINT at epoch {INTERRUPT_AT} of the second fit, then at epoch 60 of the "
+              "sweep's 2nd run")
+        SendSigint.armed = [(12, INTERRUPT_AT), (1, 60)]
         one = session(folder, data)
         saved = torch.load(folder / "second" / "checkpoint.pt", weights_only=False)
-        recorded = [e for e in one["second"].progress_.epoch if e <= 100]
-        print(f"  the second fit's last checkpoint: epoch {saved['epoch']} (step {saved['n_steps']}); "
-              f"its last recorded epoch before the interrupt: {recorded[-1]}")
+        recorded = [e for e in one["second"].progress_.epoch if e < INTERRUPT_AT]
+        print(f"  the second fit's last checkpoint (checkpoint_every=30 steps = 10 epochs): epoch "
+              f"{saved['epoch']} (step {saved['n_steps']}); without checkpoint_every it would be the last "
+              f"recorded epoch, {recorded[-1]}")
         print(f"  sweep memory holds {len(list((folder / 'sweep').rglob('*.pkl')))} finished run(s)")
 
         print("\nSession 2: the same script again, no signal")

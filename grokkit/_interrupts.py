@@ -15,6 +15,7 @@ fit records it in ``stopped_by_`` and leaves ``interrupted_`` False.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,11 @@ from typing import Any
 
 #: How many multi-runs enclose the current code (the outermost one prints its hint).
 _DEPTH: ContextVar[int] = ContextVar("grokkit_multi_run_depth", default=0)
+
+
+def shown(memory: Any) -> str:
+    """A ``memory=`` argument as a user would type it (a path as a string)."""
+    return repr(os.fspath(memory)) if isinstance(memory, os.PathLike) else repr(memory)
 
 
 def raise_if_interrupted(estimator: Any) -> None:

@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from grokkit._interrupts import multi_run
+from grokkit._interrupts import multi_run, shown
 from grokkit._validation import check_bool, check_dense, check_number, check_random_state
 
 #: Columns of :attr:`ReducedLandscape.landscape_`, in this order.
@@ -307,7 +307,7 @@ def interrupt_hint(owner: str, finished: Any, total: int, memory: Any) -> Any:
         if memory is None:
             return (f"{done}; they are not kept (memory=None). Pass memory='a/folder' to make it "
                     "resumable: fitting it again then trains only the missing points.")
-        return (f"{done}; the finished runs are kept in memory={memory!r}. Fit it again with that "
+        return (f"{done}; the finished runs are kept in memory={shown(memory)}. Fit it again with that "
                 "memory to train only the missing ones.")
     return hint
 

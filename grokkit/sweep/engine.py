@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import ParameterGrid
 
-from grokkit._interrupts import multi_run, raise_if_interrupted
+from grokkit._interrupts import multi_run, raise_if_interrupted, shown
 from grokkit.sweep.cache import RunCache, data_key, run_key
 from grokkit.sweep.stats import seed_interval
 
@@ -174,7 +174,7 @@ class Sweep(BaseEstimator):
                         "kept (memory=None). Pass memory='a/folder' to make a sweep resumable: fitting "
                         "it again then trains only the missing runs.")
             return (f"Sweep interrupted: {finished} of {len(runs)} runs had finished and are kept in "
-                    f"memory={self.memory!r}. Fit the same sweep again with that memory to train "
+                    f"memory={shown(self.memory)}. Fit the same sweep again with that memory to train "
                     "only the missing runs.")
 
         with multi_run(hint):
