@@ -69,6 +69,8 @@ class Evaluation:
 
     def _predict_outputs(self, X: Any) -> torch.Tensor:
         """Validated ``X`` -> module outputs, in eval mode and in chunks (through :meth:`forward_iter`)."""
+        if "forward_iter" not in vars(self):  # not a scoring callback's cached predictions
+            check_is_fitted(self)
         with torch.no_grad():
             outputs = [torch.as_tensor(out).detach()
                        for out in self.forward_iter(X, training=False, device=self.device_)]
