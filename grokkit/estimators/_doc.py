@@ -153,4 +153,17 @@ SHARED_DOC = """
         (= ``test_loss``) with ``valid_loss_best``. A callback that monitors a
         key (``EarlyStopping``, ``Checkpoint``) acts on the epochs that have it,
         so ``EarlyStopping(monitor="valid_loss")`` counts recorded epochs.
+        Callbacks outside grokkit see what a ``NeuralNet`` shows them:
+        ``dataset_train``/``dataset_valid`` are skorch ``Dataset`` objects of the
+        inputs and the labels as given (``classes_`` values), minibatches are
+        ``(X, y)`` with those labels, and the net predicts during the fit, so
+        ``EpochScoring("accuracy")`` and ``BatchScoring`` score as in skorch.
+        With ``on_train=False`` they score the eval_set, in a validation pass
+        of ``batch_size`` minibatches run only for them (without an eval_set
+        they record nothing, and ``fit`` warns). skorch's prefixed arguments:
+        ``optimizer__*``, ``criterion__*``, ``compile__*``,
+        ``callbacks__<name>[__<param>]`` for these callbacks and
+        ``iterator_train__shuffle`` are honoured; ``module__*``, the other
+        ``iterator_*__*`` and ``dataset__*`` have no meaning here and ``fit``
+        refuses them with a ``ValueError`` naming them.
 """

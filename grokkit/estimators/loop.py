@@ -20,7 +20,17 @@ What skorch's callbacks see
     A callback that monitors a key (``EarlyStopping``, ``Checkpoint``) acts on
     the epochs that have it, and one that raises ``KeyboardInterrupt`` in
     ``on_epoch_end`` (skorch's way to stop) ends the fit quietly with the
-    last epoch recorded.
+    last epoch recorded (``stopped_by_``); a real Ctrl-C ends it too, with
+    ``interrupted_ = True``, which grokkit's multi-runs turn into a stop of
+    the whole (:mod:`grokkit._interrupts`).
+
+What callbacks outside grokkit see
+    skorch's view of the data (:class:`SkorchView`): ``dataset_train`` and
+    ``dataset_valid`` are skorch ``Dataset`` objects of the inputs and of the labels
+    as the user gave them, and minibatches are ``(X, y)`` with those labels,
+    so a scoring callback compares ``net.predict`` with them as on a
+    ``NeuralNet``. grokkit's own callbacks get the tensors of the device
+    (:class:`~grokkit.callbacks.SplitData`, the encoded training targets).
 """
 
 from __future__ import annotations
