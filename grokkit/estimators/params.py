@@ -349,6 +349,9 @@ class DeclaredParams:
                     raise ValueError(
                         f"{key}={value!r} names no callback: the callbacks passed in `callbacks` are "
                         f"{', '.join(map(repr, user)) or 'none'}.")
+            elif prefix == "compile" and not getattr(self, "compile", False):
+                raise ValueError(f"{key}={value!r} would have no effect: compile is False; pass "
+                                 "compile=True to compile the training forward with these options.")
             elif prefix not in HONOURED_PREFIXES:
                 raise ValueError(f"{key}={value!r} has an unknown prefix {prefix!r}; {allowed}.")
 

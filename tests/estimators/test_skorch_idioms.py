@@ -372,6 +372,8 @@ REFUSED = [
     (dict(callbacks__progress__measure_every=3), "'progress' is one of grokkit's own callbacks"),
     (dict(callbacks__print_log=None), "callbacks__print_log=None names no callback"),
     (dict(foo__bar=1), "foo__bar=1 has an unknown prefix 'foo'"),
+    (dict(compile__mode="reduce-overhead"),
+     "compile__mode='reduce-overhead' would have no effect: compile is False"),
 ]
 
 
