@@ -31,7 +31,7 @@ from grokkit.datasets import load_digits_split
 
 EPOCHS = 150
 #: The epoch of the second fit at whose end SIGINT is sent (between two recorded epochs).
-INTERRUPT_AT = 110
+INTERRUPT_AT = 111
 
 
 class SendSigint(Callback):
@@ -64,7 +64,7 @@ def session(folder: Path | None, data) -> dict[str, object]:
     first = estimator(11, **resumable).fit(X, y, eval_set=(X_test, y_test))
     print(f"  first fit:  interrupted_={first.interrupted_}, epochs in progress_ up to "
           f"{first.progress_.epoch.iloc[-1]}")
-    resumable = {} if folder is None else {"checkpoint_dir": folder / "second", "checkpoint_every": 30}
+    resumable = {} if folder is None else {"checkpoint_dir": folder / "second", "checkpoint_every": 15}
     second = estimator(12, **resumable).fit(X, y, eval_set=(X_test, y_test))
     print(f"  second fit: interrupted_={second.interrupted_}, epochs in progress_ up to "
           f"{second.progress_.epoch.iloc[-1]}")
@@ -101,7 +101,7 @@ def main() -> int:
         one = session(folder, data)
         saved = torch.load(folder / "second" / "checkpoint.pt", weights_only=False)
         recorded = [e for e in one["second"].progress_.epoch if e < INTERRUPT_AT]
-        print(f"  the second fit's last checkpoint (checkpoint_every=30 steps = 10 epochs): epoch "
+        print(f"  the second fit's last checkpoint (checkpoint_every=15 steps = 5 epochs): epoch "
               f"{saved['epoch']} (step {saved['n_steps']}); without checkpoint_every it would be the last "
               f"recorded epoch, {recorded[-1]}")
         print(f"  sweep memory holds {len(list((folder / 'sweep').rglob('*.pkl')))} finished run(s)")
