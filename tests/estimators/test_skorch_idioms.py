@@ -366,8 +366,10 @@ REFUSED = [
     (dict(iterator_train__batch_size=8), "iterator_train__batch_size sets batch_size a second way"),
     (dict(dataset__length=3), "dataset__length=3 would have no effect"),
     (dict(optimizer__lr=0.1), "optimizer__lr sets lr a second way"),
-    (dict(optimizer__bogus=1), "unexpected keyword argument 'bogus'"),
-    (dict(criterion__bogus=1), "unexpected keyword argument 'bogus'"),
+    (dict(optimizer__bogus=1), "optimizer__bogus went to AdamW, which refused them: .*unexpected keyword "
+                               "argument 'bogus'"),
+    (dict(criterion__bogus=1), "criterion__bogus went to CrossEntropyLoss, which refused them: .*unexpected "
+                               "keyword argument 'bogus'"),
     (dict(callbacks__bogus__x=1), "callbacks__bogus__x=1 names no callback"),
     (dict(callbacks__progress__measure_every=3), "'progress' is one of grokkit's own callbacks"),
     (dict(callbacks__print_log=None), "callbacks__print_log=None names no callback"),
