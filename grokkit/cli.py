@@ -125,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_flags(args)
         except (TypeError, ValueError) as exc:
             _error(parser, str(exc))
+    from grokkit._interrupts import multi_run
     from grokkit._validation import resolve_device
     from grokkit.experiments import ResultsNotMoved, available_experiments, get_experiment, reproduce
 
@@ -145,23 +146,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TypeError, ValueError) as exc:
         _error(parser, str(exc))
     size = "quick" if args.quick else (args.size or "full")
-    try:
-        vectorize = {"auto": "auto", "on": True, "off": False}[args.vectorize]
-        summary = reproduce(args.name, size=size, out=args.out, seed=args.seed, device=args.device,
-                            verbose=0 if args.quiet else 1, resume=args.resume, seeds=args.seeds,
-                            vectorize=vectorize)
-    except ResultsNotMoved as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+
+    def hint() -> str:
         out = args.out or f"runs/{args.name}"
         flag = " --quick" if args.quick else (f" --size {args.size}" if args.size else "")
         flag += f" --seeds {args.seeds}" if args.seeds != 1 else ""
         flag += f" --vectorize {args.vectorize}" if args.vectorize != "auto" else ""
         flag += f" --device {args.device}" if args.device != "cpu" else ""
-        print(f"{parser.prog}: interrupted; the runs so far are checkpointed in {out}/checkpoints. "
-              f"Continue with: grokkit reproduce {args.name}{flag} --out {out} --seed {args.seed} --resume",
-              file=sys.stderr)
+        return (f"{parser.prog}: interrupted; the runs so far are checkpointed in {out}/checkpoints. "
+                f"Continue with: grokkit reproduce {args.name}{flag} --out {out} --seed {args.seed} --resume")
+
+    try:
+        vectorize = {"auto": "auto", "on": True, "off": False}[args.vectorize]
+        with multi_run(hint):  # the one resume hint printed (the analyzers' inside stay silent)
+            summary = reproduce(args.name, size=size, out=args.out, seed=args.seed, device=args.device,
+                                verbose=0 if args.quiet else 1, resume=args.resume, seeds=args.seeds,
+                                vectorize=vectorize)
+    except ResultsNotMoved as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
         return 130
     print(f"{args.name} ({size}, {summary['seconds']} s) on {summary.get('dataset', '')}")
     for key, value in summary.get("headline", {}).items():

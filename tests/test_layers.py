@@ -36,7 +36,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "grokkit"
 
 #: Lowest first; a module belongs to the layer of the longest prefix that names it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("grokkit._validation", "grokkit._threads", "grokkit.stats")),
+    ("foundation", ("grokkit._validation", "grokkit._threads", "grokkit._interrupts", "grokkit.stats")),
     ("data", ("grokkit.models", "grokkit.datasets", "grokkit.losses", "grokkit.optim", "grokkit.text",
               "grokkit.progress", "grokkit.interp")),
     ("measures", ("grokkit.measures",)),

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grokkit._interrupts import shown
 from grokkit._validation import check_dense
 
 
@@ -105,3 +106,16 @@ def warn_diverged(owner: str, table: pd.DataFrame, keys: Sequence[str]) -> None:
     warnings.warn(f"{owner}: {len(diverged)} of {len(table)} runs diverged (non-finite loss; their rows "
                   f"have diverged=True and read as failed runs, not as non-generalising ones): {points}.",
                   RuntimeWarning, stacklevel=3)
+
+
+def interrupt_hint(owner: str, finished: Any, total: int, memory: Any) -> Any:
+    """What an analyzer interrupted by Ctrl-C prints: the points done, and how to resume."""
+    def hint() -> str:
+        done = (f"{owner} interrupted before its {total} runs had finished" if finished is None
+                else f"{owner} interrupted: {finished()} of {total} points had been tabulated")
+        if memory is None:
+            return (f"{done}; they are not kept (memory=None). Pass memory='a/folder' to make it "
+                    "resumable: fitting it again then trains only the missing points.")
+        return (f"{done}; the finished runs are kept in memory={shown(memory)}. Fit it again with that "
+                "memory to train only the missing ones.")
+    return hint

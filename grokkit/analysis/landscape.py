@@ -17,6 +17,7 @@ with no weight decay. Reduced train loss is "L"-shaped in w, reduced test loss
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import warnings
@@ -30,12 +31,14 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from grokkit._interrupts import multi_run
 from grokkit._validation import check_bool, check_number, check_random_state
 from grokkit.analysis._checks import (
     check_grok_estimator,
     check_n_jobs,
     check_positive_grid,
     check_training_pool,
+    interrupt_hint,
     n_features_of,
     warn_diverged,
 )
@@ -95,7 +98,8 @@ def missing_classes(estimator: Any, y: Any, y_subset: Any, eval_set: Any) -> tup
 
 def fit_reduced_points(estimator: Any, alphas: Sequence[float], n_train: int, X: Any, y: Any,
                        eval_set: Any, seed: int, scale_lr: bool, convergence: Convergence | None,
-                       n_jobs: int | None = None, verbose: int = 0) -> list[dict[str, Any]]:
+                       n_jobs: int | None = None, verbose: int = 0, memory: Any = None
+                       ) -> list[dict[str, Any]]:
     """The reduced rows of every α at one training size, trained through one :class:`grokkit.Sweep`.
 
     Each point is a norm-constrained clone at scale α (:func:`reduced_run`).
@@ -109,7 +113,7 @@ def fit_reduced_points(estimator: Any, alphas: Sequence[float], n_train: int, X:
     """
     runs = [reduced_run(estimator, a, n_train, scale_lr, convergence) for a in alphas]
     grid = [{k: [v] for k, v in point.items()} for _, point in runs]
-    sweep = Sweep(runs[0][0], grid, seeds=[seed], n_jobs=n_jobs, verbose=verbose)
+    sweep = Sweep(runs[0][0], grid, seeds=[seed], n_jobs=n_jobs, verbose=verbose, memory=memory)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sweep: ", category=RuntimeWarning)  # warn_diverged's
         sweep.fit(X, y, eval_set=eval_set)
@@ -161,6 +165,26 @@ def _convergence_params(estimator: Any, n_train: int, convergence: Convergence) 
     if convergence.max_steps is not None:
         params["max_epochs"] = math.ceil(convergence.max_steps / per_epoch)
     return params
+
+
+def warn_replaced_budget(owner: str, estimator: Any, convergence: Convergence | None) -> None:
+    """Say so when ``max_steps`` replaces a ``max_epochs`` the user set on the estimator.
+
+    A ``max_epochs`` that differs from the class default was set by the user;
+    the analyzer's ``max_steps`` then decides how long each point trains, and
+    this warning names both budgets and how to use the estimator's instead.
+    """
+    if convergence is None or convergence.max_steps is None:
+        return
+    epochs = estimator.get_params(deep=False).get("max_epochs")
+    default = inspect.signature(type(estimator)).parameters.get("max_epochs")
+    if default is None or epochs == default.default:
+        return
+    warnings.warn(
+        f"{owner} trains each point until its train loss converges, for at most max_steps="
+        f"{convergence.max_steps} optimizer steps (rounded up to whole epochs), not the estimator's "
+        f"max_epochs={epochs}. Pass max_steps=None to train each point for at most max_epochs={epochs} "
+        "epochs instead.", UserWarning, stacklevel=3)
 
 
 def _steps_per_epoch(batch_size: Any, n_train: int) -> int:
@@ -299,7 +323,13 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     max_steps : int or None, default=20000
         The step budget of one point, rounded up to whole epochs (Omnigrok's
         grid trains 10⁴ steps per point); at least ``window``. ``None``
-        trains at most the estimator's ``max_epochs``.
+        trains at most the estimator's ``max_epochs``. When the estimator's
+        ``max_epochs`` was set (differs from its class default) and
+        ``max_steps`` replaces it, ``fit`` warns and names both.
+    memory : str, path or joblib.Memory, default=None
+        Keep every finished point on disk (:class:`grokkit.Sweep`'s
+        ``memory``): a fit interrupted by Ctrl-C stops as a whole, and fitting
+        again with the same ``memory`` trains only the missing points.
 
     Attributes
     ----------
@@ -334,7 +364,7 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                  train_sizes: Sequence[int] | None = None, n_jobs: int | None = None,
                  random_state: int | np.random.RandomState | None = None, verbose: int = 0,
                  scale_lr: bool = True, rtol: float = 1e-3, atol: float = 1e-6, window: int = 500,
-                 max_steps: int | None = 20_000) -> None:
+                 max_steps: int | None = 20_000, memory: Any = None) -> None:
         self.estimator = estimator
         self.alphas = alphas
         self.train_sizes = train_sizes
@@ -346,6 +376,7 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         self.atol = atol
         self.window = window
         self.max_steps = max_steps
+        self.memory = memory
 
     def _check_params(self, n_samples: int) -> tuple[np.ndarray, list[int], Convergence]:
         check_grok_estimator("estimator", self.estimator)
@@ -386,18 +417,22 @@ class ReducedLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         """
         n_samples = check_training_pool("ReducedLandscape", X, y, eval_set)
         alphas, sizes, convergence = self._check_params(n_samples)
+        warn_replaced_budget("ReducedLandscape", self.estimator, convergence)
         rng = check_random_state(self.random_state)
         order = rng.permutation(n_samples)
         self.seed_ = int(rng.randint(0, 2**31 - 1))
         subsets = {}
-        rows = []
+        rows: list[dict[str, Any]] = []
+        hint = interrupt_hint("ReducedLandscape", lambda: len(rows), len(sizes) * len(alphas), self.memory)
         try:
-            for n in sizes:
-                take = np.sort(order[:n])
-                X_n, y_n = _take(X, take), _take(y, take)
-                subsets[n] = y_n
-                rows += fit_reduced_points(self.estimator, alphas, n, X_n, y_n, eval_set, self.seed_,
-                                           bool(self.scale_lr), convergence, self.n_jobs, self.verbose)
+            with multi_run(hint):
+                for n in sizes:
+                    take = np.sort(order[:n])
+                    X_n, y_n = _take(X, take), _take(y, take)
+                    subsets[n] = y_n
+                    rows += fit_reduced_points(self.estimator, alphas, n, X_n, y_n, eval_set, self.seed_,
+                                               bool(self.scale_lr), convergence, self.n_jobs, self.verbose,
+                                               self.memory)
         except ValueError as exc:
             # A classifier learns its classes from the first fit, so a train size whose rows miss
             # a class fails there with a message about labels; name the train size instead.

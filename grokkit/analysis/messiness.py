@@ -39,9 +39,21 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from grokkit._interrupts import multi_run
 from grokkit._validation import check_number, check_options, check_random_state
-from grokkit.analysis._checks import check_grok_estimator, check_n_jobs, check_positive_grid, warn_diverged
-from grokkit.analysis.landscape import Convergence, fit_reduced_points, warn_unconverged
+from grokkit.analysis._checks import (
+    check_grok_estimator,
+    check_n_jobs,
+    check_positive_grid,
+    interrupt_hint,
+    warn_diverged,
+)
+from grokkit.analysis.landscape import (
+    Convergence,
+    fit_reduced_points,
+    warn_replaced_budget,
+    warn_unconverged,
+)
 
 LAYOUTS = ("paper", "code")
 
@@ -187,7 +199,12 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         :func:`~grokkit.plotting.plot_landscape_heatmap`.
     rtol, atol, max_steps
         The convergence rule and step budget of ReducedLandscape, used when
-        ``window`` is set (``max_steps=None``: the decoder's ``max_epochs``).
+        ``window`` is set (``max_steps=None``: the decoder's ``max_epochs``;
+        a ``max_steps`` that replaces a ``max_epochs`` set on the decoder is
+        named in a warning).
+    memory : str, path or joblib.Memory, default=None
+        As for ReducedLandscape: finished points are kept there, and a fit
+        interrupted by Ctrl-C (which stops as a whole) resumes from them.
 
     Attributes
     ----------
@@ -205,7 +222,7 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
                  output_dim: int = 30, embedding_dim: int | None = None, n_jobs: int | None = None,
                  random_state: int | np.random.RandomState | None = None, verbose: int = 0,
                  layout: str = "paper", window: int | None = None, rtol: float = 1e-3,
-                 atol: float = 1e-6, max_steps: int | None = None) -> None:
+                 atol: float = 1e-6, max_steps: int | None = None, memory: Any = None) -> None:
         self.estimator = estimator
         self.messiness = messiness
         self.alphas = alphas
@@ -221,6 +238,7 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         self.rtol = rtol
         self.atol = atol
         self.max_steps = max_steps
+        self.memory = memory
 
     def fit(self, X: Any = None, y: Any = None) -> MessinessLandscape:
         """Build the datasets and train every (m, α) point; ``X`` and ``y`` are ignored."""
@@ -240,15 +258,20 @@ class MessinessLandscape(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         rng = check_random_state(self.random_state)
         data_seed = int(rng.randint(0, 2**31 - 1))
         self.seed_ = int(rng.randint(0, 2**31 - 1))
-        frames = []
-        for m in ms:
-            X_tr, y_tr, X_te, y_te = make_messy_addition(self.p, float(m), self.train_size, self.output_dim,
-                                                         self.embedding_dim, data_seed, layout=self.layout)
-            # every α at this m through one grokkit.Sweep (stacked when the decoder allows it)
-            rows = fit_reduced_points(estimator, alphas, len(X_tr), X_tr, y_tr, (X_te, y_te), self.seed_,
-                                      scale_lr=False, convergence=convergence, n_jobs=self.n_jobs,
-                                      verbose=self.verbose)
-            frames.append(pd.DataFrame(rows).assign(messiness=float(m)))
+        warn_replaced_budget("MessinessLandscape", estimator, convergence)
+        frames: list[pd.DataFrame] = []
+        hint = interrupt_hint("MessinessLandscape", lambda: len(frames) * len(alphas), len(ms) * len(alphas),
+                              self.memory)
+        with multi_run(hint):
+            for m in ms:
+                X_tr, y_tr, X_te, y_te = make_messy_addition(self.p, float(m), self.train_size,
+                                                             self.output_dim, self.embedding_dim, data_seed,
+                                                             layout=self.layout)
+                # every α at this m through one grokkit.Sweep (stacked when the decoder allows it)
+                rows = fit_reduced_points(estimator, alphas, len(X_tr), X_tr, y_tr, (X_te, y_te),
+                                          self.seed_, scale_lr=False, convergence=convergence,
+                                          n_jobs=self.n_jobs, verbose=self.verbose, memory=self.memory)
+                frames.append(pd.DataFrame(rows).assign(messiness=float(m)))
         table = pd.concat(frames, ignore_index=True)
         table = table[["messiness", *[c for c in table.columns if c != "messiness"]]]
         self.landscape_ = table

@@ -22,12 +22,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from grokkit._interrupts import multi_run
 from grokkit._validation import check_number, check_random_state
 from grokkit.analysis._checks import (
     check_grok_estimator,
     check_n_jobs,
     check_positive_grid,
     check_training_pool,
+    interrupt_hint,
     n_features_of,
     warn_diverged,
 )
@@ -107,6 +109,11 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         seeds) train as one stacked model when the estimator allows it.
     verbose : int, default=0
         ``1`` shows a tqdm bar over runs.
+    memory : str, path or joblib.Memory, default=None
+        :class:`grokkit.Sweep`'s ``memory``: finished runs are kept there. A
+        fit interrupted by Ctrl-C stops as a whole; fitting again with the
+        same ``memory`` trains only the missing runs. Each run trains the
+        estimator's own ``max_epochs``.
 
     Attributes
     ----------
@@ -135,7 +142,7 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
     def __init__(self, estimator: Any = None, weight_decays: Sequence[float] | None = None,
                  train_threshold: float = 0.95, test_threshold: float = 0.95,
                  n_jobs: int | None = None, random_state: int | np.random.RandomState | None = None,
-                 verbose: int = 0, seeds: Any = None, vectorize: Any = "auto") -> None:
+                 verbose: int = 0, seeds: Any = None, vectorize: Any = "auto", memory: Any = None) -> None:
         self.estimator = estimator
         self.weight_decays = weight_decays
         self.train_threshold = train_threshold
@@ -145,6 +152,7 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         self.verbose = verbose
         self.seeds = seeds
         self.vectorize = vectorize
+        self.memory = memory
 
     def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None) -> TimeToGeneralize:
         """Train one run per weight decay and fit the log–log slopes.
@@ -168,8 +176,11 @@ class TimeToGeneralize(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
                  if self.seeds is None else self.seeds)
         template = clone(self.estimator).set_params(on_divergence="warn", verbose=0)
         sweep = Sweep(template, {"weight_decay": [float(g) for g in decays]}, seeds=seeds,
-                      n_jobs=self.n_jobs, vectorize=self.vectorize, verbose=self.verbose)
-        with warnings.catch_warnings():
+                      n_jobs=self.n_jobs, vectorize=self.vectorize, verbose=self.verbose,
+                      memory=self.memory)
+        n_seeds = 1 if self.seeds is None else len(sweep._seed_list())
+        hint = interrupt_hint("TimeToGeneralize", None, len(decays) * n_seeds, self.memory)
+        with warnings.catch_warnings(), multi_run(hint):
             warnings.filterwarnings("ignore", message="Sweep: ", category=RuntimeWarning)
             sweep.fit(X, y, eval_set=eval_set)  # warn_diverged below names the weight decays
         self.sweep_ = sweep

@@ -93,6 +93,18 @@ SHARED_DOC = """
         epochs; its ``progress_`` equals an uninterrupted run's. A checkpoint
         of other parameters or data raises ``ValueError``: a run is never
         silently restarted or mixed with another.
+    checkpoint_every : int, str, datetime.timedelta or None, default=None
+        Checkpoint cadence of a ``checkpoint_dir`` run, independent of
+        recording: an int n writes a checkpoint at the end of the first epoch
+        after n more optimizer steps, a duration (``"30s"``, ``"5min"``,
+        ``"1.5h"`` or a ``timedelta``) at the end of the first epoch after
+        that much wall-clock time. A killed run then loses at most that much
+        (or one epoch, if an epoch is longer). ``None`` checkpoints at the
+        recorded epochs only, whose gaps grow with ``measure_every="log"``
+        (about 12 % of the run near epoch 10⁵). Recorded epochs are always
+        checkpointed; the resumed ``progress_`` equals an uninterrupted run's
+        whatever the cadence, and it may differ between the interrupted and
+        the resuming fit.
     device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
         ``"auto"`` picks CUDA when available.
     dtype : {"float32", "float64"}, default="float32"
@@ -141,4 +153,17 @@ SHARED_DOC = """
         (= ``test_loss``) with ``valid_loss_best``. A callback that monitors a
         key (``EarlyStopping``, ``Checkpoint``) acts on the epochs that have it,
         so ``EarlyStopping(monitor="valid_loss")`` counts recorded epochs.
+        Callbacks outside grokkit see what a ``NeuralNet`` shows them:
+        ``dataset_train``/``dataset_valid`` are skorch ``Dataset`` objects of the
+        inputs and the labels as given (``classes_`` values), minibatches are
+        ``(X, y)`` with those labels, and the net predicts during the fit, so
+        ``EpochScoring("accuracy")`` and ``BatchScoring`` score as in skorch.
+        With ``on_train=False`` they score the eval_set, in a validation pass
+        of ``batch_size`` minibatches run only for them (without an eval_set
+        they record nothing, and ``fit`` warns). skorch's prefixed arguments:
+        ``optimizer__*``, ``criterion__*``, ``compile__*``,
+        ``callbacks__<name>[__<param>]`` for these callbacks and
+        ``iterator_train__shuffle`` are honoured; ``module__*``, the other
+        ``iterator_*__*`` and ``dataset__*`` have no meaning here and ``fit``
+        refuses them with a ``ValueError`` naming them.
 """

@@ -126,6 +126,10 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
         """Return a freshly initialised module (before the α scaling)."""
         raise TypeError(f"{type(self).__name__} does not define build_module().")
 
+    def _user_labels(self, split: SplitData) -> np.ndarray:
+        """A split's targets as the user gave them (what skorch's callbacks compare predictions with)."""
+        return split.y.detach().cpu().numpy()
+
     def task_info(self) -> dict[str, Any]:
         """Facts about the task that measures may ask for (``loss``, ``n_outputs``...)."""
         return {"loss": self.loss, "n_outputs": self.n_outputs_}
@@ -162,7 +166,17 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
         return self
 
     def initialize(self) -> GrokNet:
-        """Build module, criterion, optimizer, callbacks and history."""
+        """Build module, criterion, optimizer, callbacks and history.
+
+        On an estimator that has not seen data (skorch's ``net.initialize();
+        net.load_params(f_params=...)``) the module's shapes are not known
+        yet: the parameters are validated and building waits for
+        :meth:`load_params`, which reads the shapes and classes from the
+        params file, or for :meth:`fit`.
+        """
+        if not self._task_known():
+            self._check_params()
+            return self
         self.device_ = resolve_device(self.device)
         self.virtual_params_ = {}
         self._initialize_callbacks()
@@ -180,6 +194,10 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
         self.initial_record_ = {}
         self.initialized_ = True
         return self
+
+    def _task_known(self) -> bool:
+        """True once the data (fit) or a params file (load_params) gave the module's shapes."""
+        return hasattr(self, "n_outputs_")
 
     # ------------------------------------------------------------------- fitting
     def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None) -> GrokNet:
@@ -264,11 +282,14 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
 
     # ------------------------------------------------------------------- state
     def __sklearn_is_fitted__(self) -> bool:
-        return getattr(self, "module_", None) is not None and hasattr(self, "progress_")
+        # during a fit the net predicts too, as skorch's scoring callbacks need
+        return getattr(self, "module_", None) is not None and (
+            hasattr(self, "progress_") or vars(self).get("_training", False))
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_compiled_module", None)  # rebuilt on the next training step
+        state.pop("_training", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

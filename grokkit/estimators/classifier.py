@@ -89,6 +89,9 @@ class GrokClassifier(ClassifierMixin, GrokNet):
         target = F.one_hot(y, self.n_outputs_).float() if self.loss == "mse" else y
         return SplitData(torch.tensor(X), target, y)
 
+    def _user_labels(self, split: SplitData) -> np.ndarray:
+        return self.classes_[split.y.detach().cpu().numpy()]
+
     def accuracy(self, outputs: torch.Tensor, split: SplitData) -> float:
         """Fraction of samples whose largest output is the true class."""
         return float((outputs.argmax(dim=1) == split.y).float().mean())

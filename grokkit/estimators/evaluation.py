@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -50,12 +51,30 @@ class Evaluation:
     def _validate_predict_inputs(self, X: Any) -> Any:
         return validate_data(self, X, reset=False, dtype=self._input_dtype)
 
-    def _predict_outputs(self, X: Any) -> torch.Tensor:
-        """Validated ``X`` -> module outputs, in eval mode and in chunks."""
+    def forward_iter(self, X: Any, training: bool = False, device: Any = None) -> Iterator[torch.Tensor]:
+        """skorch's ``forward_iter``: the module's outputs on validated ``X``, chunk by chunk, in eval mode.
+
+        ``predict`` and ``predict_proba`` go through it, so skorch's scoring
+        callbacks, which replace it with the predictions cached during the
+        epoch, score those predictions as on a ``NeuralNet``.
+        """
+        if training:
+            raise ValueError("forward_iter(training=True) is not supported: grokkit predicts in eval mode.")
         check_is_fitted(self)
-        X = self._validate_predict_inputs(X)
-        outputs, _ = self.evaluate_outputs(as_module_tensor(X, self.module_))
-        return outputs
+        X = as_module_tensor(self._validate_predict_inputs(X), self.module_)
+        for chunk in X.split(self._eval_chunk):
+            with evaluation(self.module_):
+                out = self.module_(chunk)
+            yield out if device is None else out.to(device)
+
+    def _predict_outputs(self, X: Any) -> torch.Tensor:
+        """Validated ``X`` -> module outputs, in eval mode and in chunks (through :meth:`forward_iter`)."""
+        if "forward_iter" not in vars(self):  # not a scoring callback's cached predictions
+            check_is_fitted(self)
+        with torch.no_grad():
+            outputs = [torch.as_tensor(out).detach()
+                       for out in self.forward_iter(X, training=False, device=self.device_)]
+        return torch.cat(outputs)
 
     def module_at(self, epoch: int) -> nn.Module:
         """A copy of the module with the parameters it had at a kept checkpoint."""

@@ -20,7 +20,17 @@ What skorch's callbacks see
     A callback that monitors a key (``EarlyStopping``, ``Checkpoint``) acts on
     the epochs that have it, and one that raises ``KeyboardInterrupt`` in
     ``on_epoch_end`` (skorch's way to stop) ends the fit quietly with the
-    last epoch recorded.
+    last epoch recorded (``stopped_by_``); a real Ctrl-C ends it too, with
+    ``interrupted_ = True``, which grokkit's multi-runs turn into a stop of
+    the whole (:mod:`grokkit._interrupts`).
+
+What callbacks outside grokkit see
+    skorch's view of the data (:class:`SkorchView`): ``dataset_train`` and
+    ``dataset_valid`` are skorch ``Dataset`` objects of the inputs and of the labels
+    as the user gave them, and minibatches are ``(X, y)`` with those labels,
+    so a scoring callback compares ``net.predict`` with them as on a
+    ``NeuralNet``. grokkit's own callbacks get the tensors of the device
+    (:class:`~grokkit.callbacks.SplitData`, the encoded training targets).
 """
 
 from __future__ import annotations
@@ -28,16 +38,21 @@ from __future__ import annotations
 import math
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from skorch.callbacks import Callback
+from skorch.callbacks.scoring import ScoringBase
+from skorch.dataset import Dataset
 
 from grokkit._threads import flushing_denormals
 from grokkit.callbacks import SplitData
+from grokkit.measures._capture import evaluation
 from grokkit.progress import progress_frame
 
 #: Serialises seeded initialisation across threads (torch's global RNG is shared).
@@ -60,13 +75,16 @@ class TrainingLoop:
         hooks = {"dataset_train": train, "dataset_valid": valid}
         flush = bool(self.flush_denormal) and self.device_.type == "cpu"
         restore = _watch_sigint(self)
+        self._training = True
         try:
             if resume is not None:
                 resuming.restore_before_train_begin(self, resume)
             self._best_scores = best_scores(self.history)
+            self._warn_unscored(valid)
             self.notify("on_train_begin", X=train.X, y=train.y, epochs=epochs, **hooks)
             if resume is not None:
                 resuming.restore_after_train_begin(self, resume)
+            self._last_checkpoint = (self.n_steps_, time.monotonic())
             try:
                 with flushing_denormals(flush):
                     self.fit_loop(train, valid, epochs)
@@ -78,13 +96,46 @@ class TrainingLoop:
                 self.notify("on_train_end", X=train.X, y=train.y, **hooks)
         finally:
             restore()
+            self._training = False
             self.progress_ = progress_frame(self.history, self.initial_record_)
             del self._shuffle_generator
+            self._views = {}
 
     def _reset_fit_state(self, seed: int) -> None:
         """The per-fit state: the minibatch generator (seeded ``seed + 1``) and the interruption flags."""
         self._shuffle_generator = torch.Generator(device=self.device_).manual_seed(seed + 1)
         self.interrupted_ = self._sigint = False
+        self._views: dict[int, SkorchView] = {}
+
+    def _warn_unscored(self, valid: SplitData | None) -> None:
+        """A skorch scoring callback on the validation data, and no eval_set: say it will record nothing."""
+        if valid is not None:
+            return
+        for name, cb in self.callbacks_:
+            if _scores_valid(cb):
+                warnings.warn(
+                    f"callback {name!r} ({type(cb).__name__}, on_train=False) scores the validation "
+                    "data, and this fit has no eval_set: it records nothing. Pass "
+                    "eval_set=(X_test, y_test), or on_train=True to score the training data.",
+                    UserWarning, stacklevel=4)
+
+    def _view(self, split: SplitData) -> SkorchView:
+        """``split`` as a skorch callback outside grokkit sees it (made once per fit and split)."""
+        view = self._views.get(id(split))
+        if view is None or view.split is not split:
+            view = self._views[id(split)] = SkorchView.of(self, split)
+        return view
+
+    def _outside_kwargs(self, cb_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """A hook's arguments for a callback outside grokkit: skorch Datasets, the user's labels."""
+        out = dict(cb_kwargs)
+        for key in ("dataset_train", "dataset_valid"):
+            if isinstance(out.get(key), SplitData):
+                out[key] = self._view(out[key]).dataset
+        train = cb_kwargs.get("dataset_train")
+        if "X" in out and isinstance(train, SplitData):
+            out["X"], out["y"] = self._view(train).dataset.X, self._view(train).dataset.y
+        return out
 
     def fit_loop(self, train: SplitData, valid: SplitData | None = None, epochs: int | None = None,
                  **fit_params: Any) -> Any:
@@ -93,15 +144,19 @@ class TrainingLoop:
         n = len(train)
         size = n if self.batch_size in (None, -1) else min(int(self.batch_size), n)
         n_batches = -(-n // size)
-        per_batch = {hook: [cb for _, cb in self.callbacks_ if _overrides(cb, hook)]
+        per_batch = {hook: [(cb, _outside(cb)) for _, cb in self.callbacks_ if _overrides(cb, hook)]
                      for hook in ("on_batch_begin", "on_grad_computed", "on_batch_end")}
         # per-minibatch history rows only for callbacks that may read them
-        batch_rows = any(not type(cb).__module__.startswith("grokkit.")
-                         for hook in ("on_batch_begin", "on_batch_end") for cb in per_batch[hook])
+        batch_rows = any(theirs for hook in ("on_batch_begin", "on_batch_end")
+                         for _, theirs in per_batch[hook])
+        # a validation pass over the eval_set, as skorch's, only for callbacks that score it
+        scores_valid = valid is not None and any(_scores_valid(cb) for _, cb in self.callbacks_)
         hooks = {"dataset_train": train, "dataset_valid": valid}
         for index in range(epochs):
             self.notify("on_epoch_begin", **hooks)
             fit_loss = self._train_epoch(train, size, per_batch, batch_rows)
+            if scores_valid:
+                self._valid_epoch(valid, per_batch)
             self._record_epoch(fit_loss, n, n_batches, batch_rows)
             if not math.isfinite(fit_loss):
                 self._diverged(fit_loss, train, valid)
@@ -122,11 +177,17 @@ class TrainingLoop:
         self._stopped_by = None
         epoch_end = method_name == "on_epoch_end"
         row = last_row(self.history) if epoch_end else None
+        outside_kwargs = None
         for name, cb in self.callbacks_:
             if epoch_end and _waits_for_record(cb, row):
                 continue
+            kwargs = cb_kwargs
+            if _outside(cb):
+                if outside_kwargs is None:
+                    outside_kwargs = self._outside_kwargs(cb_kwargs)
+                kwargs = outside_kwargs
             try:
-                getattr(cb, method_name)(self, **cb_kwargs)
+                getattr(cb, method_name)(self, **kwargs)
             except KeyboardInterrupt:
                 if epoch_end:
                     self._stopped_by = name
@@ -146,32 +207,66 @@ class TrainingLoop:
         forward = self._training_forward()
         n = len(train)
         if size >= n:
-            batches: Any = ((train.X, train.target),)
+            batches: Any = ((train.X, train.target, None),)
         else:
-            order = torch.randperm(n, generator=self._shuffle_generator, device=self.device_)
-            batches = ((train.X[idx], train.target[idx]) for idx in order.split(size))
+            if vars(self).get("iterator_train__shuffle", True):
+                order = torch.randperm(n, generator=self._shuffle_generator, device=self.device_)
+            else:
+                order = torch.arange(n, device=self.device_)
+            batches = ((train.X[idx], train.target[idx], idx) for idx in order.split(size))
+        labels = self._view(train).labels if batch_rows else None
         total = torch.zeros((), device=self.device_)
-        for Xb, yb in batches:
+        for Xb, yb, idx in batches:
             batch = (Xb, yb)
-            for cb in per_batch["on_batch_begin"]:
-                cb.on_batch_begin(self, batch=batch, training=True)
+            # callbacks outside grokkit see skorch's batch: the inputs and the labels as given
+            theirs = batch if labels is None else (Xb, labels if idx is None else _take(labels, idx))
+            for cb, outside in per_batch["on_batch_begin"]:
+                cb.on_batch_begin(self, batch=theirs if outside else batch, training=True)
             optimizer.zero_grad(set_to_none=True)
             y_pred = forward(Xb)
             loss = self.get_loss(y_pred, yb, X=Xb, training=True)
             loss.backward()
-            for cb in per_batch["on_grad_computed"]:
+            for cb, outside in per_batch["on_grad_computed"]:
                 cb.on_grad_computed(self, named_parameters=list(module.named_parameters()),
-                                    batch=batch, training=True)
+                                    batch=theirs if outside else batch, training=True)
             optimizer.step()
             self.n_steps_ += 1
             if batch_rows:
                 history.new_batch()
                 history.record_batch("train_loss", loss.item())
                 history.record_batch("train_batch_size", int(Xb.shape[0]))
-            for cb in per_batch["on_batch_end"]:
-                cb.on_batch_end(self, batch=batch, training=True, loss=loss, y_pred=y_pred)
+            for cb, outside in per_batch["on_batch_end"]:
+                cb.on_batch_end(self, batch=theirs if outside else batch, training=True, loss=loss,
+                                y_pred=y_pred)
             total += loss.detach() * Xb.shape[0]
         return float(total) / n
+
+    def _valid_epoch(self, valid: SplitData, per_batch: dict[str, list]) -> None:
+        """skorch's validation pass (``training=False`` minibatches of the eval_set, eval mode).
+
+        Run only when a callback outside grokkit scores the validation data
+        (``EpochScoring``/``BatchScoring`` with ``on_train=False``); its rows
+        hold ``valid_loss`` and ``valid_batch_size`` as skorch's do.
+        """
+        n = len(valid)
+        size = n if self.batch_size in (None, -1) else min(int(self.batch_size), n)
+        labels, history = self._view(valid).labels, self.history
+        with evaluation(self.module_) as module:
+            for start in range(0, n, size):
+                rows = slice(start, start + size)
+                Xb, yb = valid.X[rows], valid.target[rows]
+                batch = (Xb, labels[rows])
+                for cb, outside in per_batch["on_batch_begin"]:
+                    if outside:
+                        cb.on_batch_begin(self, batch=batch, training=False)
+                y_pred = module(Xb)
+                loss = self.get_loss(y_pred, yb, X=Xb, training=False)
+                history.new_batch()
+                history.record_batch("valid_loss", loss.item())
+                history.record_batch("valid_batch_size", int(Xb.shape[0]))
+                for cb, outside in per_batch["on_batch_end"]:
+                    if outside:
+                        cb.on_batch_end(self, batch=batch, training=False, loss=loss, y_pred=y_pred)
 
     def _record_epoch(self, fit_loss: float, n: int, n_batches: int, batch_rows: bool) -> None:
         # written into the row directly: skorch's History.record re-indexes the
@@ -211,11 +306,28 @@ class TrainingLoop:
         self._save_checkpoint(done=True)
 
     def _save_checkpoint(self, done: bool) -> None:
-        if self.checkpoint_dir is None or "train_acc" not in self.history[-1]:
+        """Write the ``checkpoint_dir`` checkpoint at a recorded epoch or when ``checkpoint_every`` is due."""
+        if self.checkpoint_dir is None:
+            return
+        if "train_acc" not in self.history[-1] and not self._checkpoint_due():
             return
         from grokkit.estimators import resume as resuming
 
         resuming.save(self, done=done)
+        self._last_checkpoint = (self.n_steps_, time.monotonic())
+
+    def _checkpoint_due(self) -> bool:
+        """True when ``checkpoint_every`` steps or seconds have passed since the last checkpoint."""
+        from grokkit.estimators.params import parse_checkpoint_every
+
+        cadence = parse_checkpoint_every(self.checkpoint_every)
+        if cadence is None:
+            return False
+        unit, amount = cadence
+        steps, when = getattr(self, "_last_checkpoint", (0, time.monotonic()))
+        if unit == "steps":
+            return self.n_steps_ - steps >= amount
+        return time.monotonic() - when >= amount
 
     def _diverged(self, fit_loss: float, train: SplitData, valid: SplitData | None) -> None:
         self.diverged_ = True
@@ -245,6 +357,40 @@ def _watch_sigint(net: Any) -> Any:
 
     signal.signal(signal.SIGINT, interrupted)
     return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@dataclass(frozen=True)
+class SkorchView:
+    """A split as skorch's callbacks see it in a ``NeuralNet``: a skorch ``Dataset`` of the inputs
+    and the labels as the user gave them (``classes_`` values, not grokkit's encoded targets), and
+    those labels for slicing into minibatches (a tensor on the device when they are numbers)."""
+
+    split: SplitData
+    dataset: Dataset
+    labels: Any
+
+    @classmethod
+    def of(cls, net: Any, split: SplitData) -> SkorchView:
+        given = net._user_labels(split)
+        labels: Any = given
+        if given.dtype.kind in "biuf":
+            labels = torch.as_tensor(given, device=split.X.device)
+        return cls(split, Dataset(split.X.detach().cpu().numpy(), given), labels)
+
+
+def _take(labels: Any, idx: torch.Tensor) -> Any:
+    """The minibatch ``idx`` of a view's labels (a tensor, or an array of non-numeric labels)."""
+    return labels[idx] if isinstance(labels, torch.Tensor) else labels[idx.cpu().numpy()]
+
+
+def _outside(callback: Callback) -> bool:
+    """True for a callback that is not grokkit's own: it gets skorch's view of the data."""
+    return not type(callback).__module__.startswith("grokkit.")
+
+
+def _scores_valid(callback: Callback) -> bool:
+    """True for a skorch scoring callback (``EpochScoring``, ``BatchScoring``) of the validation data."""
+    return isinstance(callback, ScoringBase) and not callback.on_train
 
 
 def last_row(history: Any) -> dict[str, Any]:

@@ -64,6 +64,13 @@ class GrokMLPClassifier(MLPParams, GrokClassifier):
     n_steps_ : int
         Optimizer steps taken.
     diverged_ : bool
+    interrupted_ : bool
+        True when Ctrl-C (SIGINT) stopped the fit: as in skorch, ``fit``
+        warns and returns with the epochs run so far; grokkit's multi-runs
+        (``Sweep``, the analyzers, ``grokkit reproduce``) then stop as a whole.
+    stopped_by_ : str or None
+        The name of the callback that stopped the fit early (``EarlyStopping``,
+        ``StopWhenGrokked``...); such a stop is not an interruption.
 
     Examples
     --------
@@ -101,7 +108,7 @@ class GrokMLPRegressor(MLPParams, GrokRegressor):
     ----------
     n_features_in_ : int
     n_outputs_ : int
-    module_, progress_, history_, n_steps_, diverged_
+    module_, progress_, history_, n_steps_, diverged_, interrupted_, stopped_by_
         As for :class:`GrokMLPClassifier`.
     """
 

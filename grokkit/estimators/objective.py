@@ -35,8 +35,12 @@ class Objective:
     """Mixin of :class:`~grokkit.estimators.base.GrokNet`: criterion, penalties, optimizer."""
 
     def initialize_criterion(self) -> Any:
-        """The training criterion, also what ``train_loss``/``test_loss`` of ``progress_`` record."""
-        self.criterion_ = CRITERIA[self.loss]().to(self.device_)
+        """The training criterion, also what ``train_loss``/``test_loss`` of ``progress_`` record.
+
+        ``criterion__*`` arguments go to its constructor (e.g. ``criterion__label_smoothing=0.1``).
+        """
+        prefixed = self.get_params_for("criterion")
+        self.criterion_ = _construct(CRITERIA[self.loss], "criterion", prefixed, **prefixed).to(self.device_)
         return self
 
     def initialize_optimizer(self, triggered_directly: Any = None) -> Any:
@@ -44,8 +48,9 @@ class Objective:
         kwargs = {"lr": self.lr, "weight_decay": self.weight_decay}
         if issubclass(opt_cls, (torch.optim.Adam, torch.optim.AdamW)):
             kwargs["betas"] = tuple(self.betas)
-        kwargs.update(self.get_params_for("optimizer"))
-        self.optimizer_ = opt_cls(self.module_.parameters(), **kwargs)
+        prefixed = self.get_params_for("optimizer")
+        kwargs.update(prefixed)
+        self.optimizer_ = _construct(opt_cls, "optimizer", prefixed, self.module_.parameters(), **kwargs)
         return self
 
     def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
@@ -73,3 +78,14 @@ class Objective:
     def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
         """The input as a float matrix for the MI penalty (token models one-hot encode)."""
         return X.reshape(len(X), -1).to(self.module_dtype_)
+
+
+def _construct(cls: type, prefix: str, prefixed: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """``cls(*args, **kwargs)``; a ``TypeError`` names the ``prefix__*`` arguments it came from."""
+    try:
+        return cls(*args, **kwargs)
+    except TypeError as exc:
+        if not prefixed:
+            raise
+        names = ", ".join(f"{prefix}__{k}" for k in sorted(prefixed))
+        raise TypeError(f"{names} went to {cls.__name__}, which refused them: {exc}") from exc

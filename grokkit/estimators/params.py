@@ -153,6 +153,43 @@ def _device_ok(value: Any) -> bool:
     return isinstance(value, (str, torch.device))
 
 
+_DURATION_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_checkpoint_every(value: Any) -> tuple[str, float] | None:
+    """``checkpoint_every`` as ``("steps", n)``, ``("seconds", t)`` or ``None``.
+
+    An int ``n >= 1`` counts optimizer steps; a string ``"<number><unit>"``
+    with unit ``s``, ``min`` or ``h`` (``"30s"``, ``"5min"``, ``"1.5h"``) or a
+    :class:`datetime.timedelta` is a wall-clock duration. Raises ``ValueError``
+    naming the parameter for anything else.
+    """
+    import datetime
+    import re
+
+    if value is None:
+        return None
+    if is_int(value) and value >= 1:
+        return ("steps", int(value))
+    seconds = None
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|min|h)\s*", value)
+        if match:
+            seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds is not None and math.isfinite(seconds) and seconds > 0:
+        return ("seconds", seconds)
+    raise ValueError(
+        f"checkpoint_every must be None, a number of optimizer steps (an int >= 1), or a duration: "
+        f"a string such as '30s', '5min' or '1.5h', or a datetime.timedelta, positive; got {value!r}."
+    )
+
+
+def _checkpoint_every_ok(value: Any) -> bool:
+    return parse_checkpoint_every(value) is not None
+
+
 #: The parameters every grokkit estimator has (documented in ``SHARED_DOC``).
 SHARED_PARAMS: dict[str, Param] = {
     "alpha": Param(1.0, (positive(),)),
@@ -175,6 +212,9 @@ SHARED_PARAMS: dict[str, Param] = {
     "measure_every": Param("log", (StrOptions({"log"}), Interval(Integral, 1, None, closed="left"))),
     "keep_checkpoints": Param(False, ("boolean",)),
     "checkpoint_dir": Param(None, (None, str, Satisfies(lambda v: hasattr(v, "__fspath__"), "a path"))),
+    "checkpoint_every": Param(None, (None, Satisfies(
+        _checkpoint_every_ok, "a number of steps (an int >= 1) or a positive duration ('30s', '5min', "
+                              "'1.5h' or a datetime.timedelta)"))),
     "device": Param("cpu", (Satisfies(_device_ok, "'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device"),)),
     "dtype": Param("float32", (StrOptions({"float32", "float64"}),)),
     "flush_denormal": Param(False, ("boolean",)),
@@ -188,7 +228,26 @@ SHARED_PARAMS: dict[str, Param] = {
 
 #: Prefixed (skorch-style) arguments that would set a plain parameter a second way.
 _SHADOWED = {"optimizer__lr": "lr", "optimizer__weight_decay": "weight_decay",
-             "optimizer__betas": "betas"}
+             "optimizer__betas": "betas", "iterator_train__batch_size": "batch_size",
+             "iterator_valid__batch_size": "batch_size"}
+
+#: The skorch prefixes grokkit honours, and what it does with each.
+HONOURED_PREFIXES = {
+    "optimizer": "passed to the optimizer's constructor",
+    "criterion": "passed to the criterion's constructor",
+    "compile": "passed to torch.compile (with compile=True)",
+    "callbacks": "callbacks__<name>=... replaces, callbacks__<name>__<param>=... sets a parameter of "
+                 "a callback passed in `callbacks`",
+    "iterator_train__shuffle": "False trains on the minibatches in the data's order",
+}
+
+#: Why the other skorch prefixes have no effect on a grokkit estimator.
+_REFUSED_PREFIXES = {
+    "module": "grokkit builds the module from the estimator's own parameters (see get_params())",
+    "iterator_train": "the training loop slices tensors held on the device, with no DataLoader",
+    "iterator_valid": "evaluation runs in chunks on the device, with no DataLoader",
+    "dataset": "the data is held as tensors, with no skorch Dataset",
+}
 
 
 class DeclaredParams:
@@ -247,7 +306,54 @@ class DeclaredParams:
         for prefixed, plain in _SHADOWED.items():
             if prefixed in vars(self):
                 raise ValueError(f"{prefixed} sets {plain} a second way; pass {plain}=... instead.")
+        self._check_prefixed()
         self._check_more()
+
+    def _prefixed_params(self) -> dict[str, Any]:
+        """The skorch-style prefixed arguments (``optimizer__eps`` ...) this estimator holds."""
+        return {k: v for k, v in vars(self).items()
+                if "__" in k and not k.startswith("_") and not k.endswith("_")}
+
+    def _check_prefixed(self) -> None:
+        """Every prefixed argument is honoured, or refused here with a ``ValueError`` naming it.
+
+        Honoured: ``optimizer__*``, ``criterion__*``, ``compile__*``,
+        ``callbacks__<name>`` and ``callbacks__<name>__*`` for a callback passed
+        in ``callbacks``, and ``iterator_train__shuffle``. skorch's other
+        prefixes (``module__``, ``iterator_train__``, ``iterator_valid__``,
+        ``dataset__``) would be silently ignored by grokkit's loop, so they
+        are refused.
+        """
+        allowed = ("allowed prefixed arguments: optimizer__*, criterion__*, compile__*, "
+                   "callbacks__<name of a callback in callbacks>[__<param>], iterator_train__shuffle")
+        own = user = None
+        for key, value in sorted(self._prefixed_params().items()):
+            prefix = key.split("__", 1)[0]
+            if key == "iterator_train__shuffle":
+                if not isinstance(value, (bool, np.bool_)):
+                    raise ValueError(f"iterator_train__shuffle must be True or False; got {value!r}.")
+                continue
+            if prefix in _REFUSED_PREFIXES:
+                raise ValueError(f"{key}={value!r} would have no effect: {_REFUSED_PREFIXES[prefix]}. "
+                                 f"{allowed.capitalize()}.")
+            if prefix == "callbacks":
+                if own is None:
+                    own = [name for name, _ in self.get_default_callbacks()]
+                    user = [name for name, _ in self._uniquely_named_callbacks() if name not in own]
+                name = key.split("__")[1]
+                if name in own:
+                    raise ValueError(
+                        f"{key}={value!r}: {name!r} is one of grokkit's own callbacks ({', '.join(own)}), "
+                        "built from the estimator's parameters; set those parameters instead.")
+                if name not in user:
+                    raise ValueError(
+                        f"{key}={value!r} names no callback: the callbacks passed in `callbacks` are "
+                        f"{', '.join(map(repr, user)) or 'none'}.")
+            elif prefix == "compile" and not getattr(self, "compile", False):
+                raise ValueError(f"{key}={value!r} would have no effect: compile is False; pass "
+                                 "compile=True to compile the training forward with these options.")
+            elif prefix not in HONOURED_PREFIXES:
+                raise ValueError(f"{key}={value!r} has an unknown prefix {prefix!r}; {allowed}.")
 
     def _check_more(self) -> None:
         """Checks that constraints cannot express (cross-parameter, resolvable names)."""
@@ -256,6 +362,9 @@ class DeclaredParams:
 
         resolve_measures(self.measures)
         resolve_device(self.device)
+        if self.checkpoint_every is not None and self.checkpoint_dir is None:
+            raise ValueError(f"checkpoint_every={self.checkpoint_every!r} needs checkpoint_dir: "
+                             "checkpoints are written there.")
 
 
 def _make_init(cls: type) -> Callable[..., None]:

@@ -32,6 +32,10 @@ class GrokRegressor(RegressorMixin, GrokNet):
         y_t = torch.tensor(y)
         return SplitData(torch.tensor(X), y_t, y_t)
 
+    def _user_labels(self, split: SplitData) -> np.ndarray:
+        y = split.y.detach().cpu().numpy()
+        return y.ravel() if self._y_is_1d else y
+
     def accuracy(self, outputs: torch.Tensor, split: SplitData) -> float:
         """Fraction of samples with mean squared error below ``accuracy_threshold``."""
         per_sample = (outputs - split.target).pow(2).mean(dim=1)

@@ -1,7 +1,8 @@
 """Resumable runs (``checkpoint_dir``): what a checkpoint holds, and how a fit continues from it.
 
 A checkpoint is one file, ``checkpoint.pt``, rewritten atomically (temporary
-name, then ``os.replace``) at every recorded epoch, beside ``progress.csv``.
+name, then ``os.replace``) at every recorded epoch, and between them at the
+end of the first epoch after ``checkpoint_every`` steps or seconds, beside ``progress.csv``.
 It holds everything the rest of the run depends on: the module and optimizer
 states, the history and epoch-0 record, the step count, the global torch RNG
 (CPU and CUDA) and the minibatch shuffle generator, every callback's state,
@@ -32,7 +33,7 @@ PROGRESS_FILE = "progress.csv"
 #: Bumped when the file's layout changes; an older file is refused, not misread.
 FORMAT = 1
 #: Parameters that may differ between the interrupted fit and the resuming one.
-_FREE = frozenset({"verbose", "checkpoint_dir", "max_epochs", "flush_denormal"})
+_FREE = frozenset({"verbose", "checkpoint_dir", "checkpoint_every", "max_epochs", "flush_denormal"})
 
 
 def fingerprint(net: Any, train: SplitData, valid: SplitData | None) -> dict[str, str]:

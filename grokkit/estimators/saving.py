@@ -76,6 +76,14 @@ class Persistence:
             f_optimizer = f_optimizer or files.get("f_optimizer")
             f_criterion = f_criterion or files.get("f_criterion")
         task = None
+        if f_params is not None and kwargs.get("use_safetensors"):
+            if not self.initialized_:
+                raise ValueError(
+                    f"{type(self).__name__} has not seen data, and a safetensors params file holds only "
+                    "the module's tensors, not its shapes and classes: fit it first, or save with "
+                    "save_params(f_params=...) without use_safetensors, which a fresh estimator loads.")
+            super().load_params(f_params=f_params, **kwargs)
+            f_params = None
         if f_params is not None:
             device = self.device_ if self.initialized_ else resolve_device(self.device)
             state = torch.load(f_params, map_location=device, weights_only=True)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from grokkit._threads import flushing_denormals
 from grokkit._validation import resolve_device
 from grokkit.callbacks import InputNoise, NormConstraint, SplitData
-from grokkit.estimators.loop import TrainingDiverged, _overrides, last_row, seeded
+from grokkit.estimators.loop import TrainingDiverged, _overrides, _watch_sigint, last_row, seeded
 from grokkit.models._inputs import trusted_inputs
 from grokkit.optim import StackedAdamW
 from grokkit.progress import progress_frame
@@ -61,6 +62,9 @@ def why_not_stackable(estimator: Any, varying: Sequence[str]) -> str | None:
     for key in ("mi_penalty", "abelian_penalty", "barlow_penalty"):
         if params.get(key):
             return f"{key} is not computed on stacked runs"
+    for key in sorted(estimator._prefixed_params()):
+        if key != "optimizer__eps":
+            return f"{key} is not applied by the stacked loop"
     for key in ("grokfast", "checkpoint_dir"):
         if params.get(key) is not None:
             return f"{key} is not supported on stacked runs"
@@ -178,7 +182,8 @@ def fit_stacked(estimators: Sequence[Any], X: Any, y: Any, eval_set: Any = None,
         slots[:] = active
 
     flush = bool(first.flush_denormal) and device.type == "cpu"
-    with seeded(first._seed(), device), flushing_denormals(flush), trusted_inputs():
+    restore = _watch_sigint(first)  # a real Ctrl-C stops every run, a stop rule only its own
+    with seeded(first._seed(), device), flushing_denormals(flush), trusted_inputs(), _restoring(restore):
         for _ in range(first.max_epochs):
             for k in active:
                 ests[k].notify("on_epoch_begin", **hooks)
@@ -207,7 +212,8 @@ def fit_stacked(estimators: Sequence[Any], X: Any, y: Any, eval_set: Any = None,
                 total += losses.detach() * (xb.shape[1] if size < n else xb.shape[0])
             fit_loss = (total / n).tolist()
             for row, k in enumerate(list(slots)):
-                _end_epoch(ests[k], k, fit_loss[row], n, n_batches, train, valid, hooks, sync, finish)
+                _end_epoch(ests[k], k, fit_loss[row], n, n_batches, train, valid, hooks, sync, finish,
+                           lambda: first._sigint)
             if progress is not None:
                 progress(1)
             if not active:
@@ -219,8 +225,16 @@ def fit_stacked(estimators: Sequence[Any], X: Any, y: Any, eval_set: Any = None,
     return ests
 
 
+@contextmanager
+def _restoring(restore: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        restore()
+
+
 def _end_epoch(est: Any, k: int, fit_loss: float, n: int, n_batches: int, train: SplitData,
-               valid: SplitData | None, hooks: dict, sync: Any, finish: Any) -> None:
+               valid: SplitData | None, hooks: dict, sync: Any, finish: Any, sigint: Any) -> None:
     """One run's end of epoch, as :meth:`TrainingLoop.fit_loop` does it: history, divergence, callbacks."""
     est._record_epoch(fit_loss, n, n_batches, False)
     if not math.isfinite(fit_loss):
@@ -237,7 +251,7 @@ def _end_epoch(est: Any, k: int, fit_loss: float, n: int, n_batches: int, train:
     try:
         est.notify("on_epoch_end", **hooks)
     except KeyboardInterrupt:
-        if est._stopped_by is None:
+        if est._stopped_by is None or sigint():  # a real Ctrl-C, not a stop rule
             raise
         est._finish_early(train, valid)
         finish(k)

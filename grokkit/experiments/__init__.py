@@ -44,6 +44,7 @@ from typing import Any
 
 import pandas as pd
 
+from grokkit._interrupts import multi_run
 from grokkit._validation import check_bool, check_number, check_output_dir, resolve_device
 from grokkit.experiments._kinds import check_kinds
 
@@ -323,8 +324,14 @@ def reproduce(
     staging = _staging_dir(out)
     earlier = _earlier_seconds(out) if resume else 0.0
     start = time.perf_counter()
+    def hint() -> str:
+        return (f"reproduce({name!r}) interrupted; the runs so far are checkpointed in {out}/checkpoints. "
+                f"Continue with the same arguments and resume=True: reproduce({name!r}, size={size!r}, "
+                f"out={str(out)!r}, seed={seed}, seeds={seeds}, resume=True).")
+
     try:
-        result = _run_seeds(experiment, size, out, seed, int(seeds), device, verbose, resume, vectorize)
+        with multi_run(hint):
+            result = _run_seeds(experiment, size, out, seed, int(seeds), device, verbose, resume, vectorize)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         _record_seconds(out, earlier + time.perf_counter() - start)

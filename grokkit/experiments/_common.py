@@ -18,7 +18,6 @@ import pandas as pd
 from grokkit.analysis import grokking_summary
 from grokkit.plotting import pyplot  # noqa: F401  (the experiments take the one pyplot getter from here)
 
-
 #: MNIST's own training and test sizes: files holding fewer images are a subset of it.
 MNIST_SIZES = (60_000, 10_000)
 

@@ -40,7 +40,14 @@ import pandas as pd
 from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, fit_run, image_data, run_summary, test_acc_at
+from grokkit.experiments._common import (
+    compare_runs,
+    current_checkpoints,
+    fit_run,
+    image_data,
+    run_summary,
+    test_acc_at,
+)
 from grokkit.experiments._verdict import Verdict, everywhere, fmt, judge, mean, node
 from grokkit.plotting import plot_landscape_heatmap, plot_lu, plot_progress
 
@@ -122,7 +129,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         clf = GrokMLPClassifier(hidden_layer_sizes=hidden, loss=loss, lr=1e-3, batch_size=200,
                                 measure_every=1 if size == "smoke" else 10, device=device)
         landscape = ReducedLandscape(clf, alphas=alphas, train_sizes=list(sizes), random_state=seed,
-                                     max_steps=max_steps, window=window, verbose=verbose)
+                                     max_steps=max_steps, window=window, verbose=verbose,
+                                     memory=current_checkpoints())
         tables.append(landscape.fit(X, y, eval_set=(X_test, y_test)).landscape_.assign(loss=loss))
     table = pd.concat(tables, ignore_index=True)
     widths = {loss: goldilocks_width(table[table["loss"] == loss]) for loss in LOSSES}

@@ -44,7 +44,13 @@ import pandas as pd
 from grokkit import GrokMLPClassifier
 from grokkit.analysis import ReducedLandscape
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import image_data, landscape_runs, run_summary, spread_decades
+from grokkit.experiments._common import (
+    current_checkpoints,
+    image_data,
+    landscape_runs,
+    run_summary,
+    spread_decades,
+)
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
@@ -113,7 +119,7 @@ def messiness_landscape(estimator: Any, data: tuple[np.ndarray, ...], messiness:
     tables = []
     for m in messiness:
         landscape = ReducedLandscape(estimator, alphas=alphas, random_state=seed, max_steps=max_steps,
-                                     window=window, verbose=verbose)
+                                     window=window, verbose=verbose, memory=current_checkpoints())
         landscape.fit(messy_images(X, y, m), y, eval_set=(messy_images(X_test, y_test, m), y_test))
         tables.append(landscape.landscape_.assign(messiness=float(m)))
     table = pd.concat(tables, ignore_index=True)

@@ -56,7 +56,13 @@ from grokkit._threads import torch_threads
 from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import load_imdb, make_sentiment_corpus
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, landscape_runs, molecule_graphs, run_summary
+from grokkit.experiments._common import (
+    current_checkpoints,
+    data_seed,
+    landscape_runs,
+    molecule_graphs,
+    run_summary,
+)
 from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, node
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 from grokkit.text import TextSequencer
@@ -269,7 +275,8 @@ def model_landscape(model: str, size: str, data: tuple[Any, ...], seed: int, dev
     sizes = [len(X) if n is None else min(int(n), len(X)) for n in config["sizes"]]
     landscape = ReducedLandscape(_estimator(model, size, device), alphas=ALPHAS[size],
                                  train_sizes=sorted(set(sizes)), random_state=seed,
-                                 max_steps=config["max_steps"], window=config["window"], verbose=verbose)
+                                 max_steps=config["max_steps"], window=config["window"], verbose=verbose,
+                                 memory=current_checkpoints())
     table = landscape.fit(X, y, eval_set=(X_test, y_test)).landscape_
     table.insert(0, "model", model)
     return table

@@ -24,7 +24,7 @@ from grokkit.analysis.timing import loglog_slope
 from grokkit.callbacks import StopWhenGrokked
 from grokkit.datasets import make_teacher_student
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, pyplot, run_summary
+from grokkit.experiments._common import compare_runs, current_checkpoints, pyplot, run_summary
 from grokkit.experiments._seeds import seed_band_figure
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean
 from grokkit.plotting import plot_time_to_generalize
@@ -68,7 +68,8 @@ def run(size: str, seed: int, device: str, verbose: int, seeds: Sequence[int] | 
     sweep = TimeToGeneralize(student, weight_decays=DECAYS[size], train_threshold=TRAIN_LEVEL,
                              test_threshold=TEST_LEVEL, n_jobs=1, random_state=seed,
                              seeds=[seed] if seeds is None else list(seeds), vectorize=vectorize,
-                             verbose=verbose).fit(X, y, eval_set=(X_test, y_test))
+                             verbose=verbose, memory=current_checkpoints())
+    sweep.fit(X, y, eval_set=(X_test, y_test))
     if seeds is not None:
         return _over_seeds(sweep, student)
     times = sweep.times_.drop(columns="seed")

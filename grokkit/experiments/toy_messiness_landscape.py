@@ -57,7 +57,13 @@ import pandas as pd
 from grokkit._validation import check_number, check_options
 from grokkit.analysis.messiness import MessinessLandscape, default_decoder
 from grokkit.experiments import SIZES, Experiment, ExperimentResult
-from grokkit.experiments._common import landscape_runs, pyplot, run_summary, spread_decades
+from grokkit.experiments._common import (
+    current_checkpoints,
+    landscape_runs,
+    pyplot,
+    run_summary,
+    spread_decades,
+)
 from grokkit.experiments._verdict import Verdict, fmt, fraction, judge, mean, node
 from grokkit.plotting import plot_landscape_heatmap
 
@@ -98,7 +104,7 @@ def toy_landscape(size: str, seed: int, device: str, verbose: int) -> pd.DataFra
     for n in TRAIN_SIZES[size]:
         landscape = MessinessLandscape(decoder, messiness=MESSINESS[size], alphas=ALPHAS[size], train_size=n,
                                        layout="code", random_state=seed, verbose=verbose, window=WINDOW[size],
-                                       max_steps=MAX_STEPS[size])
+                                       max_steps=MAX_STEPS[size], memory=current_checkpoints())
         tables.append(landscape.fit().landscape_)
     return pd.concat(tables, ignore_index=True)
 

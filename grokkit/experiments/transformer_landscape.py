@@ -27,7 +27,7 @@ from grokkit import ModularTransformer
 from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import make_modular
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import data_seed, landscape_runs, run_summary
+from grokkit.experiments._common import current_checkpoints, data_seed, landscape_runs, run_summary
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node, reached
 from grokkit.plotting import plot_landscape_heatmap, plot_lu
 
@@ -101,7 +101,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
                                    device=device)
     landscape = ReducedLandscape(estimator, alphas=ALPHAS[size], train_sizes=sizes, random_state=seed,
                                  max_steps=MAX_STEPS[size], window=15 if size == "smoke" else 500,
-                                 verbose=verbose)
+                                 verbose=verbose, memory=current_checkpoints())
     table = landscape.fit(X, y, eval_set=(X_test, y_test)).landscape_
     table.insert(0, "train_fraction", table["n_train"].map(dict(zip(sizes, FRACTIONS[size], strict=True))))
     critical = critical_fraction(table)

@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import ParameterGrid
 
+from grokkit._interrupts import multi_run, raise_if_interrupted, shown
 from grokkit.plotting import plot_grouped_seed_bands
 from grokkit.stats import seed_interval
 from grokkit.sweep.cache import RunCache, data_key, run_key
@@ -65,7 +66,8 @@ class Sweep(BaseEstimator):
     memory : str, path or joblib.Memory, default=None
         Keep every finished run on disk (as ``Pipeline(memory=...)``): a re-run
         of an interrupted sweep trains only the missing runs, and a grown grid
-        only the new points.
+        only the new points. On Ctrl-C the whole sweep stops (the interrupted
+        run is not kept) and says how many runs finished and how to resume.
     verbose : int, default=0
         1: a progress bar over runs (joblib) or epochs (stacked).
 
@@ -161,15 +163,28 @@ class Sweep(BaseEstimator):
         how, note = choose_executor(self.estimator, varying, self.vectorize, len(todo))
 
         def done(i: int, estimator: Any) -> None:
+            raise_if_interrupted(estimator)  # a run stopped by Ctrl-C is neither kept nor followed
             fitted[i] = estimator
             executor[i] = how
             cache.save(keys[i], estimator)
 
-        if todo and how == "stacked":
-            run_stacked([templates[i] for i in todo], todo, X, y, eval_set, self.max_stacked,
-                        self.verbose, done)
-        elif todo:
-            run_joblib([templates[i] for i in todo], todo, X, y, eval_set, self.n_jobs, self.verbose, done)
+        def hint() -> str:
+            finished = sum(f is not None for f in fitted)
+            if cache.folder is None:
+                return (f"Sweep interrupted: {finished} of {len(runs)} runs had finished; they are not "
+                        "kept (memory=None). Pass memory='a/folder' to make a sweep resumable: fitting "
+                        "it again then trains only the missing runs.")
+            return (f"Sweep interrupted: {finished} of {len(runs)} runs had finished and are kept in "
+                    f"memory={shown(self.memory)}. Fit the same sweep again with that memory to train "
+                    "only the missing runs.")
+
+        with multi_run(hint):
+            if todo and how == "stacked":
+                run_stacked([templates[i] for i in todo], todo, X, y, eval_set, self.max_stacked,
+                            self.verbose, done)
+            elif todo:
+                run_joblib([templates[i] for i in todo], todo, X, y, eval_set, self.n_jobs, self.verbose,
+                           done)
         self.runs_ = runs
         self.estimators_ = fitted
         self.n_trained_ = len(todo)

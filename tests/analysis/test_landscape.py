@@ -185,7 +185,7 @@ def test_sklearn_params_and_clone():
     rl = ReducedLandscape(student(), alphas=[1, 2], n_jobs=2, random_state=0)
     params = rl.get_params(deep=False)
     assert set(params) == {"estimator", "alphas", "train_sizes", "n_jobs", "random_state", "verbose",
-                           "scale_lr", "rtol", "atol", "window", "max_steps"}
+                           "scale_lr", "rtol", "atol", "window", "max_steps", "memory"}
     assert clone(rl).get_params(deep=False)["alphas"] == [1, 2]
     assert "estimator__alpha" in rl.get_params(deep=True)
 

@@ -229,3 +229,60 @@ def test_kept_checkpoints_are_written_once_and_resumed(blobs, tmp_path):
     for epoch in (3, 12):
         for key, value in reference.checkpoints_[epoch].items():
             assert torch.equal(resumed.checkpoints_[epoch][key], value)
+
+
+@pytest.mark.parametrize("every", [4, "0.000001s"])
+def test_checkpoint_every_checkpoints_between_recorded_epochs_and_resumes_bit_for_bit(blobs, modular,
+                                                                                        tmp_path, every):
+    """``checkpoint_every`` (4 steps = 1 epoch here, or any time at all) loses at most one epoch to a
+    crash, where the recorded epochs alone (every 3rd) lose up to 3; the resumed run is unchanged."""
+    spec = _cases(blobs, modular)["minibatch_dropout_noise"]
+    X, y, eval_set = spec["data"]
+    reference = spec["make"](callbacks=[Crash(), EpochCounter()]).fit(X, y, eval_set=eval_set)
+    Crash.armed, Crash.at = True, 11
+    try:
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            spec["make"](checkpoint_dir=tmp_path, checkpoint_every=every,
+                         callbacks=[Crash(), EpochCounter()]).fit(X, y, eval_set=eval_set)
+    finally:
+        Crash.armed = False
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert saved["epoch"] == 10 and saved["n_steps"] == 40  # the recorded epochs alone: 9
+    assert pd.read_csv(tmp_path / "progress.csv").epoch.iloc[-1] == 9
+    # the cadence may differ between the interrupted and the resuming fit
+    resumed = spec["make"](checkpoint_dir=tmp_path, callbacks=[Crash(), EpochCounter()])
+    resumed.fit(X, y, eval_set=eval_set)
+    pd.testing.assert_frame_equal(resumed.progress_, reference.progress_)
+    for (name, a), (_, b) in zip(resumed.module_.state_dict().items(), reference.module_.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name
+    assert dict(resumed.callbacks_)["EpochCounter"].trained == 10
+
+
+@pytest.mark.parametrize(("params", "match"), [
+    ({"checkpoint_every": 5}, "checkpoint_every=5 needs checkpoint_dir"),
+    ({"checkpoint_every": "3 days", "checkpoint_dir": "x"},
+     "checkpoint_every' parameter .* must be None or a number of steps"),
+    ({"checkpoint_every": 0, "checkpoint_dir": "x"}, "checkpoint_every"),
+    ({"checkpoint_every": "-5s", "checkpoint_dir": "x"}, "checkpoint_every"),
+])
+def test_checkpoint_every_is_validated(blobs, params, match):
+    X, y = blobs
+    with pytest.raises(ValueError, match=match):
+        GrokMLPClassifier(max_epochs=1, **params).fit(X, y)
+
+
+def test_checkpoint_every_spellings():
+    import datetime
+
+    from grokkit.estimators.params import parse_checkpoint_every
+
+    assert parse_checkpoint_every(None) is None
+    assert parse_checkpoint_every(500) == ("steps", 500)
+    assert parse_checkpoint_every("30s") == ("seconds", 30.0)
+    assert parse_checkpoint_every("5min") == ("seconds", 300.0)
+    assert parse_checkpoint_every(" 1.5h ") == ("seconds", 5400.0)
+    assert parse_checkpoint_every(datetime.timedelta(minutes=2)) == ("seconds", 120.0)
+    for bad in (True, 0, -3, 2.5, "30", "s", "1e3s", float("inf")):
+        with pytest.raises(ValueError, match="checkpoint_every must be"):
+            parse_checkpoint_every(bad)
