@@ -34,7 +34,8 @@ def _fit_catching(estimator, *args, **kwargs):
 
 
 def _small(cls=GrokMLPClassifier, **params):
-    return cls(hidden_layer_sizes=(4,), max_epochs=7, measure_every=1, measures=None, random_state=0, **params)
+    return cls(hidden_layer_sizes=(4,), max_epochs=7, measure_every=1, measures=None, random_state=0,
+               **params)
 
 
 def test_fit_without_eval_set_warns_once_naming_eval_set(blobs):
