@@ -44,8 +44,9 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
 
     ``fit`` takes one activation matrix. :meth:`fit_transform_checkpoints` takes one
     matrix per recorded checkpoint and returns one row of summary numbers per
-    checkpoint, with the bins fitted on one chosen checkpoint; a later change will
-    let it fit over a grokkit estimator's recorded checkpoints directly.
+    checkpoint, with the bins fitted on one chosen checkpoint;
+    :meth:`fit_transform_run` does the same over the checkpoints a grokkit
+    estimator kept (``keep_checkpoints=True``), reading its hidden layer itself.
 
     Parameters
     ----------
