@@ -258,8 +258,8 @@ class ModularMLPClassifier(MLPParams, _ModularClassifier):
                  "measures": MODULAR_MLP_MEASURES}
 
     def build_module(self) -> nn.Module:
-        return OneHotPairMLP(self._modulus(), as_sizes(self.hidden_layer_sizes), self.activation, bias=self.bias,
-                             zero_last=self.zero_last, dropout=self.dropout)
+        return OneHotPairMLP(self._modulus(), as_sizes(self.hidden_layer_sizes), self.activation,
+                             bias=self.bias, zero_last=self.zero_last, dropout=self.dropout)
 
 
 class ModularTransformer(_ModularClassifier):
