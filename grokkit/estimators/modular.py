@@ -274,6 +274,21 @@ class ModularTransformer(_ModularClassifier):
     Differences from Nanda's code: no 10-step learning-rate warm-up, and p
     output logits (the ``=`` token is never a target).
 
+    The default size takes hours of CPU to grok at p = 113. A small setting
+    that groks in seconds of CPU time (15 s on one torch thread, start-up
+    included; seed 0): p = 31 on half of the pairs, d_model 64, d_mlp 256,
+    lr 3e-3, the default weight decay 1 and betas (0.9, 0.98). Train accuracy
+    reaches 0.99 at step 56 while test accuracy stalls near 0.45; test
+    accuracy passes 0.95 at step 1 000 (recorded steps; 0.99 at step 1 200)::
+
+        X, y, X_test, y_test = make_modular(p=31, train_fraction=0.5, random_state=0)
+        clf = ModularTransformer(d_model=64, d_mlp=256, lr=3e-3, max_epochs=1200, random_state=0)
+        clf.fit(X, y, eval_set=(X_test, y_test)).grokking_summary(test_threshold=0.95)
+
+    A smaller p leaves fewer training pairs and groks later: at p = 23 on half
+    of the pairs (default width, lr 3e-3) test accuracy is only 0.64 after
+    2 000 steps.
+
     Parameters
     ----------
     d_model : int, default=128

@@ -156,3 +156,14 @@ def test_p_none_on_data_without_a_residue_above_zero_asks_for_p():
     X, y = np.zeros((4, 2), dtype=np.int64), np.zeros(4, dtype=np.int64)
     with pytest.raises(ValueError, match=r"pass p=\.\.\. \(the modulus\)"):
         ModularMLPClassifier(max_epochs=1).fit(X, y)
+
+
+@pytest.mark.slow
+def test_the_docstrings_small_transformer_groks():
+    """The documented small setting: memorised long before test ≥ 0.95, within 1 200 steps."""
+    X, y, X_test, y_test = make_modular(p=31, train_fraction=0.5, random_state=0)
+    clf = ModularTransformer(d_model=64, d_mlp=256, lr=3e-3, max_epochs=1200, measures=None, random_state=0)
+    summary = clf.fit(X, y, eval_set=(X_test, y_test)).grokking_summary(test_threshold=0.95)
+    assert clf.p_ == 31
+    assert summary["memorization_step"] is not None and summary["generalization_step"] is not None
+    assert summary["generalization_step"] >= 5 * summary["memorization_step"]
