@@ -73,7 +73,8 @@ def plot_progress(
     if len(positive):
         xs[xs <= 0] = positive.min() / 2
     rows = 2 + len(names)
-    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.2 * rows + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.2 * rows + 0.6), sharex=True, squeeze=False,
+                             layout="constrained")
     axes = axes[:, 0]
     ax = axes[0]
     ax.plot(xs, progress["train_acc"], label="train", color="tab:blue")
@@ -101,7 +102,6 @@ def plot_progress(
     axes[-1].set_xlabel(f"{x} (log scale)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -138,7 +138,7 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     kind = "loss" if loss else "acc"
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
     groups = list(landscape.groupby(by)) if by in landscape else [(None, landscape)]
     many = len(groups) > 1
     palette = plt.cm.viridis(np.linspace(0, 0.9, len(groups)))
@@ -167,7 +167,6 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     ax.legend(fontsize=6 if many else 8, ncol=2 if many else 1)
     if title:
         ax.set_title(title, fontsize=9 if many else None)
-    fig.tight_layout()
     return fig
 
 
@@ -214,7 +213,7 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
         data = np.log10(np.clip(data, 1e-12, None))
         label = f"log10 {label}"
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4.2))
+        fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
     else:
         fig = ax.figure
     xs, ys = table.columns.to_numpy(dtype=float), table.index.to_numpy(dtype=float)
@@ -231,7 +230,6 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
     if title or n_late:
         note = f"hatched: {n_late} point{'s' * (n_late != 1)} not converged" if n_late else ""
         ax.set_title("\n".join(part for part in (title, note) if part))
-    fig.tight_layout()
     return fig
 
 
@@ -297,7 +295,7 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
     from grokkit.analysis.timing import loglog_slope
 
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(5, 4), layout="constrained")
     gamma = times["weight_decay"].to_numpy(dtype=float)
     for column, color, name in (("train_step", "tab:blue", "train"), ("test_step", "tab:red", "test")):
         steps = pd.to_numeric(times[column], errors="coerce").to_numpy(dtype=float)
@@ -317,7 +315,6 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
     return fig
 
 
@@ -393,7 +390,7 @@ def plot_grouped_seed_bands(progress: pd.DataFrame, y: str, x: str = "step", by:
     plt = _pyplot()
     fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
     groups = progress.groupby(list(by), sort=False) if by else [((), progress)]
     for key, group in groups:
         xs, values = seed_curves({u: f.sort_values(x) for u, f in group.groupby(unit, sort=False)}, y, x)
@@ -466,7 +463,7 @@ def plot_seed_bands(
     columns = min(n, 2)
     rows = -(-n // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.4 * rows + 0.5), sharex=True,
-                             sharey=True, squeeze=False)
+                             sharey=True, squeeze=False, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
     def draw(ax: Any, name: str, color: Any, dashed: bool = False) -> None:
@@ -499,7 +496,6 @@ def plot_seed_bands(
         ax.set_xlabel(f"{x} (log scale)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -536,7 +532,8 @@ def plot_fourier_progress(
     plt = _pyplot()
     sparsity = [c for c in ("fourier_gini", "n_key_frequencies") if c in progress]
     rows = 1 + bool(sparsity) + (oinfo is not None)
-    fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.0 * rows + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.0 * rows + 0.6), sharex=True, squeeze=False,
+                             layout="constrained")
     axes = axes[:, 0]
     xs = progress[x].astype(float).clip(lower=0.5)
     ax = axes[0]
@@ -573,7 +570,6 @@ def plot_fourier_progress(
     axes[-1].set_xscale("log")
     axes[-1].set_xlabel(f"{x} (log scale)")
     fig.suptitle(title or "Restricted and excluded loss")
-    fig.tight_layout()
     return fig
 
 
@@ -603,7 +599,7 @@ def plot_fourier_spectrum_heatmap(
     values = progress[columns].to_numpy(dtype=float).T
     xs = progress[x].astype(float).clip(lower=0.5).to_numpy()
     edges = np.concatenate([xs, [xs[-1] * 1.05]])
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
     mesh = ax.pcolormesh(edges, np.concatenate([frequencies - 0.5, [frequencies[-1] + 0.5]]), values,
                          cmap="viridis", shading="flat")
     fig.colorbar(mesh, ax=ax, label="norm of W_E in frequency k")
@@ -615,7 +611,6 @@ def plot_fourier_spectrum_heatmap(
     ax.set_xlabel(f"{x} (log scale)")
     ax.set_ylabel("frequency k")
     ax.set_title(title or "Embedding Fourier spectrum over training")
-    fig.tight_layout()
     return fig
 
 
@@ -626,7 +621,7 @@ def plot_fourier_spectrum(
     plt = _pyplot()
     items = sorted(((int(str(k).split("/")[-1]), float(v)) for k, v in dict(norms).items()))
     keys = set(int(k) for k in key_frequencies)
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    fig, ax = plt.subplots(figsize=(7.5, 3.4), layout="constrained")
     ax.bar([k for k, _ in items], [v for _, v in items],
            color=["tab:red" if k in keys else "tab:gray" for k, _ in items])
     for k, v in items:
@@ -635,5 +630,4 @@ def plot_fourier_spectrum(
     ax.set_xlabel("frequency k (0 = constant)")
     ax.set_ylabel("norm of W_E in frequency k")
     ax.set_title(title or f"Final embedding spectrum; key frequencies (red): {sorted(keys)}")
-    fig.tight_layout()
     return fig

@@ -137,7 +137,8 @@ def emergence_checkpoint(progress: pd.DataFrame, memorization_step: int | None,
 
 def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list[str]) -> Any:
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), squeeze=False,
+                             layout="constrained")
     for ax, label in zip(axes[0], labels, strict=True):
         original = runs[label]
         ax.plot(original["step"], original["test_acc"], color="k", label="original")
@@ -153,7 +154,6 @@ def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list
         ax.legend(fontsize=7, loc="best")
     axes[0, 0].set_ylabel("test accuracy (train dashed)")
     fig.suptitle("Clauw et al. Figs 6–7: synergistic sub-network vs its inverse, retrained alone")
-    fig.tight_layout()
     return fig
 
 

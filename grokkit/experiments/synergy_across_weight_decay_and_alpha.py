@@ -163,7 +163,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
 
 def _figure(runs: dict[str, pd.DataFrame]) -> Any:
     plt = pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     panels = ((0, "wd=", "weight decay (α 1)"), (1, "alpha=", "α (wd 0, last layer 0, constrained norm)"))
     for column, prefix, title in panels:
@@ -183,7 +183,6 @@ def _figure(runs: dict[str, pd.DataFrame]) -> Any:
     axes[0, 0].set_ylabel("accuracy (test solid, train dashed)")
     axes[1, 0].set_ylabel("synergy: min Ω (bits)")
     fig.suptitle("Clauw et al. Fig. 5: synergy across weight decay and initialisation scale α")
-    fig.tight_layout()
     return fig
 
 

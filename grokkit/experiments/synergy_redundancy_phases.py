@@ -85,7 +85,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
 
 def _figure(runs: dict[str, pd.DataFrame]):
     plt = pyplot()
-    fig, axes = plt.subplots(3, 1, figsize=(7, 8.4), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(7, 8.4), sharex=True, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for (label, frame), color in zip(runs.items(), colors, strict=False):
         xs = log_x(frame, "step")
@@ -103,7 +103,6 @@ def _figure(runs: dict[str, pd.DataFrame]):
     axes[-1].set_xscale("log")
     axes[-1].set_xlabel("step (log scale)")
     fig.suptitle("Clauw et al. Figs 2–5: O-information of hidden-neuron bins")
-    fig.tight_layout()
     return fig
 
 
