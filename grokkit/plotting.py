@@ -525,7 +525,7 @@ def plot_fourier_progress(
 
     A second panel shows the embedding's Fourier sparsity (``fourier_gini``)
     and number of key frequencies when recorded; a third, when ``oinfo`` (one
-    row per epoch, columns ``synergy`` and ``redundancy`` of
+    row per epoch, columns ``oinfo_min`` and ``oinfo_max`` of
     :class:`~grokkit.analysis.OInformationAnalyzer`, index the epoch) is
     given, the O-information of the hidden neurons over the same axis.
     """
@@ -562,8 +562,10 @@ def plot_fourier_progress(
         panel += 1
     if oinfo is not None:
         ox = oinfo.index.to_numpy(dtype=float).clip(min=0.5)
-        axes[panel].plot(ox, oinfo["synergy"], marker=".", color="tab:red", label="synergy (min Ω)")
-        axes[panel].plot(ox, oinfo["redundancy"], marker=".", color="tab:blue", label="redundancy (max Ω)")
+        axes[panel].plot(ox, oinfo["oinfo_min"], marker=".", color="tab:red",
+                         label="min Ω (synergy where < 0)")
+        axes[panel].plot(ox, oinfo["oinfo_max"], marker=".", color="tab:blue",
+                         label="max Ω (redundancy where > 0)")
         axes[panel].axhline(0, color="0.5", lw=0.6)
         axes[panel].set_ylabel("O-information (bits)")
         axes[panel].legend(fontsize=7, loc="best")

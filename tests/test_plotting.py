@@ -53,7 +53,7 @@ def fourier_progress():
 def test_fourier_progress_shades_phases_and_adds_oinformation(fourier_progress):
     from grokkit.plotting import plot_fourier_progress
 
-    oinfo = pd.DataFrame({"synergy": [-1.0, -3.0], "redundancy": [2.0, 1.0]},
+    oinfo = pd.DataFrame({"oinfo_min": [-1.0, -3.0], "oinfo_max": [2.0, 1.0]},
                          index=pd.Index([10, 1000], name="epoch"))
     phases = {"memorisation": (0.5, 10), "circuit formation": (10, 100), "cleanup": (100, 1000)}
     fig = plot_fourier_progress(fourier_progress, phases, oinfo=oinfo)

@@ -120,7 +120,7 @@ def emergence_checkpoint(progress: pd.DataFrame, memorization_step: int | None,
     either (or a run that never generalises), the whole run. Returns ``step``,
     ``bits`` and ``window`` (which of the three it chose from).
     """
-    rows = progress.dropna(subset=["synergy"])
+    rows = progress.dropna(subset=["oinfo_min"])
     if rows.empty:
         raise ValueError("progress has no synergy values; merge an OInformationAnalyzer table first.")
     before = rows if generalization_step is None else rows[rows["step"] < generalization_step]
@@ -131,8 +131,8 @@ def emergence_checkpoint(progress: pd.DataFrame, memorization_step: int | None,
         chosen, window = before, "before generalisation"
     else:
         chosen, window = rows, "the whole run"
-    row = chosen.loc[chosen["synergy"].idxmin()]
-    return {"step": int(row["step"]), "bits": float(row["synergy"]), "window": window}
+    row = chosen.loc[chosen["oinfo_min"].idxmin()]
+    return {"step": int(row["step"]), "bits": float(row["oinfo_min"]), "window": window}
 
 
 def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list[str]) -> Any:
