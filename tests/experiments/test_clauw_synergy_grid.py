@@ -39,6 +39,7 @@ def test_onsets_read_half_peak_synergy_and_the_middle_of_the_test_rise(grid):
     assert list(again.columns) == list(out.columns)
 
 
+@pytest.mark.slow
 def test_the_script_trains_analyses_and_re_reads_its_csv(grid, tmp_path, monkeypatch):
     out = tmp_path / "grid"
     argv = ["clauw_synergy_grid.py", "--seeds", "1", "--steps", "30", "--margin", "5", "--runs", "wd=2",

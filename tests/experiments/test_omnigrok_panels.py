@@ -207,6 +207,7 @@ def test_mnist_messiness_smoke_landscape_covers_the_grid(smoke):
     assert {"fig8a_train_loss.png", "fig8b_test_loss.png"} <= set(summary["files"])
 
 
+@pytest.mark.slow
 def test_mnist_cross_entropy_smoke_headline_matches_its_tables(smoke):
     summary, out = smoke("mnist_cross_entropy")
     table = pd.read_csv(out / "landscape.csv")
