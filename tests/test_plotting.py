@@ -214,6 +214,14 @@ def _inside_canvas(fig, artist):
     return box.x0 >= canvas.x0 and box.y0 >= canvas.y0 and box.x1 <= canvas.x1 and box.y1 <= canvas.y1
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
 def test_sweep_style_band_plot_keeps_its_x_label_on_a_plain_savefig():
     """Sweep.plot draws through plot_grouped_seed_bands; its x-label must not be clipped."""
     import numpy as np
