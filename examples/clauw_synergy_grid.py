@@ -72,20 +72,20 @@ def one_run(label: str, params: dict, data: tuple, seed: int, steps: int, every:
     epochs = analysed_epochs(kept, steps_of, until, 50)
     table = OInformationAnalyzer(n_bins=10).fit_transform_run(clf, data[0], epochs=epochs)
     frame = progress.set_index("epoch")[["step", "train_acc", "test_acc", "weight_norm"]].join(
-        table[["synergy", "redundancy"]], how="inner").reset_index()
+        table[["oinfo_min", "oinfo_max"]], how="inner").reset_index()
     frame.insert(0, "seed", seed)
     frame.insert(0, "run", label)
-    peak = frame.loc[frame["synergy"].idxmin()]
+    peak = frame.loc[frame["oinfo_min"].idxmin()]
     before = frame[frame["step"] <= generalised] if generalised is not None else frame.iloc[:0]
     after = frame[frame["step"] > generalised] if generalised is not None else frame
     row = {"run": label, "seed": seed, "memorization_step": memorised, "generalization_step": generalised,
            "final_test_acc": float(progress["test_acc"].iloc[-1]), "checkpoints_analysed": len(frame),
-           "peak_step": int(peak["step"]), "peak_bits": float(peak["synergy"]),
+           "peak_step": int(peak["step"]), "peak_bits": float(peak["oinfo_min"]),
            "peak_before_generalization": bool(generalised is not None and peak["step"] <= generalised),
-           "min_before_generalization_bits": float(before["synergy"].min()) if len(before) else np.nan,
-           "min_before_generalization_step": (int(before.loc[before["synergy"].idxmin(), "step"])
+           "min_before_generalization_bits": float(before["oinfo_min"].min()) if len(before) else np.nan,
+           "min_before_generalization_step": (int(before.loc[before["oinfo_min"].idxmin(), "step"])
                                               if len(before) else None),
-           "min_after_generalization_bits": float(after["synergy"].min()) if len(after) else np.nan}
+           "min_after_generalization_bits": float(after["oinfo_min"].min()) if len(after) else np.nan}
     if verbose:
         print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     return frame, row
@@ -101,7 +101,7 @@ def onsets(table: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (label, seed), frame in table.groupby(["run", "seed"], sort=False):
         frame = frame.sort_values("step")
-        half = frame.loc[frame["synergy"] <= 0.5 * frame["synergy"].min(), "step"]
+        half = frame.loc[frame["oinfo_min"] <= 0.5 * frame["oinfo_min"].min(), "step"]
         mid = frame.loc[frame["test_acc"] >= 0.5, "step"]
         onset = int(half.iloc[0]) if len(half) else None
         test_mid = int(mid.iloc[0]) if len(mid) else None
@@ -160,8 +160,8 @@ def main() -> None:
     for column, label in enumerate(args.runs):
         for seed, frame in table[table["run"] == label].groupby("seed"):
             line, = axes[0, column].plot(frame["step"].clip(lower=1), frame["test_acc"], lw=1)
-            axes[1, column].plot(frame["step"].clip(lower=1), frame["synergy"], lw=1, color=line.get_color(),
-                                 label=f"seed {seed}")
+            axes[1, column].plot(frame["step"].clip(lower=1), frame["oinfo_min"], lw=1,
+                                 color=line.get_color(), label=f"seed {seed}")
             g = summary[(summary["run"] == label) & (summary["seed"] == seed)]["generalization_step"].iloc[0]
             if pd.notna(g):
                 for ax in axes[:, column]:

@@ -69,7 +69,7 @@ def main() -> None:
     summaries = []
     for name in args.runs:
         pipe = Pipeline([
-            ("seq", TextSequencer(vocab_size=1000, maxlen=64)),
+            ("seq", TextSequencer(vocab_size=1000, maxlen=64, pad_to="maxlen")),
             ("lstm", GrokLSTMClassifier(vocab_size=1000, embedding_dim=64, hidden_size=args.hidden_size,
                                         max_epochs=args.epochs, random_state=args.seed,
                                         device=args.device, **RUNS[name])),

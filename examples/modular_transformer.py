@@ -1,9 +1,10 @@
 """Grokking modular addition with Nanda et al.'s one-layer transformer (Omnigrok §5, Fig. 7).
 
-p = 113, 30 % of the pairs for training, full-batch AdamW lr 1e-3, betas (0.9, 0.98),
-weight decay 1. The network memorises within a few hundred epochs and generalises
-thousands of epochs later. With ``--constrained`` it runs Omnigrok's Fig. 7b instead:
-α = 0.8 at a fixed weight norm, weight decay 0, where train and test rise together.
+By default p = 113, 30 % of the pairs for training (--p, --train-fraction), full-batch
+AdamW lr 1e-3, betas (0.9, 0.98), weight decay 1. The network memorises within a few
+hundred epochs and generalises thousands of epochs later. With ``--constrained`` it runs
+Omnigrok's Fig. 7b instead: α = 0.8 at a fixed weight norm, weight decay 0, where train and
+test rise together.
 
     python examples/modular_transformer.py [--epochs 15000] [--device cuda] [--constrained]
 
@@ -23,6 +24,16 @@ import torch
 from grokkit import ModularTransformer
 from grokkit.datasets import make_modular
 from grokkit.plotting import plot_progress
+
+
+def run_title(model: ModularTransformer, X) -> str:
+    """The plot's title, read from the fitted model and its training data (not from defaults)."""
+    p = model.p_
+    fraction = len(X) / p**2
+    setting = (f"α = {model.alpha:g}, constrained norm" if model.constrain_norm is not False else "")
+    decay = f"wd {model.weight_decay:g}"
+    return (f"modular {model.operation}, p = {p}, {fraction:.0%} of the pairs ({len(X)}), "
+            + ", ".join(part for part in (setting, decay) if part))
 
 
 def main() -> None:
@@ -64,8 +75,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     progress.to_csv(out / "progress.csv", index=False)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    title = "modular addition, p = 113, " + ("α = 0.8, constrained norm" if args.constrained
-                                             else "wd 1 (Nanda setting)")
+    title = run_title(model, X)
     fig = plot_progress(progress, measures=["weight_norm", "weight_entropy", "commutativity"],
                         x="epoch", title=title)
     fig.savefig(out / "grokking.png", dpi=110)

@@ -39,7 +39,7 @@ def main() -> None:
     table = analyzer.fit_transform_run(clf, X)
     progress = clf.progress_.set_index("epoch")
     table = table.join(progress[["train_acc", "test_acc", "test_loss"]])
-    print(table[["train_acc", "test_acc", "synergy", "redundancy", "synergy_n_neurons"]]
+    print(table[["train_acc", "test_acc", "oinfo_min", "oinfo_max", "oinfo_min_n_neurons"]]
           .iloc[:: max(1, len(table) // 25)].to_string(float_format=lambda v: f"{v:.4g}"))
 
     out = Path(args.out)
@@ -49,8 +49,8 @@ def main() -> None:
     fig, (ax_time, ax_plane) = plt.subplots(1, 2, figsize=(12, 4.5))
     epochs = table.index.to_numpy().astype(float)
     epochs[epochs == 0] = 0.5
-    ax_time.plot(epochs, table["synergy"], label="synergy (min O-info)", color="tab:purple")
-    ax_time.plot(epochs, table["redundancy"], label="redundancy (max O-info)", color="tab:green")
+    ax_time.plot(epochs, table["oinfo_min"], label="min O-info (synergy where < 0)", color="tab:purple")
+    ax_time.plot(epochs, table["oinfo_max"], label="max O-info (redundancy where > 0)", color="tab:green")
     ax_time.set_xscale("log")
     ax_time.set_xlabel("epoch (log scale)")
     ax_time.set_ylabel("O-information (bits)")
@@ -60,10 +60,10 @@ def main() -> None:
     acc.set_ylabel("accuracy")
     lines = ax_time.get_lines() + acc.get_lines()
     ax_time.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center left")
-    points = ax_plane.scatter(table["redundancy"], table["synergy"], c=epochs, cmap="viridis",
+    points = ax_plane.scatter(table["oinfo_max"], table["oinfo_min"], c=epochs, cmap="viridis",
                               norm=plt.matplotlib.colors.LogNorm())
-    ax_plane.set_xlabel("redundancy (bits)")
-    ax_plane.set_ylabel("synergy (bits)")
+    ax_plane.set_xlabel("max O-information (bits)")
+    ax_plane.set_ylabel("min O-information (bits)")
     fig.colorbar(points, ax=ax_plane, label="epoch")
     fig.suptitle(f"Clauw setting, p = 97, weight decay {args.weight_decay}")
     fig.tight_layout()

@@ -16,6 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+#: The experiment ``grokkit list`` puts first: a run that groks in under a minute on a CPU.
+QUICK_START = "modular_addition_groks_in_a_minute"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -131,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "list":
         try:
+            print(f"Start here (under a minute on one CPU thread): grokkit reproduce {QUICK_START} --quick\n",
+                  flush=True)
             for name in available_experiments():
                 experiment = get_experiment(name)
                 print(f"{name}\n    {experiment.title}\n    {experiment.paper}, {experiment.figure}",

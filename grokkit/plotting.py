@@ -80,7 +80,8 @@ def plot_progress(
     if len(positive):
         xs[xs <= 0] = positive.min() / 2
     rows = 2 + len(names)
-    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.2 * rows + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.2 * rows + 0.6), sharex=True, squeeze=False,
+                             layout="constrained")
     axes = axes[:, 0]
     ax = axes[0]
     ax.plot(xs, progress["train_acc"], label="train", color="tab:blue")
@@ -108,7 +109,6 @@ def plot_progress(
     axes[-1].set_xlabel(f"{x} (log scale)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -145,7 +145,7 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     kind = "loss" if loss else "acc"
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
     groups = list(landscape.groupby(by)) if by in landscape else [(None, landscape)]
     many = len(groups) > 1
     palette = plt.cm.viridis(np.linspace(0, 0.9, len(groups)))
@@ -174,7 +174,6 @@ def plot_lu(landscape: pd.DataFrame, x: str = "alpha", loss: bool = True, title:
     ax.legend(fontsize=6 if many else 8, ncol=2 if many else 1)
     if title:
         ax.set_title(title, fontsize=9 if many else None)
-    fig.tight_layout()
     return fig
 
 
@@ -221,7 +220,7 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
         data = np.log10(np.clip(data, 1e-12, None))
         label = f"log10 {label}"
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4.2))
+        fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
     else:
         fig = ax.figure
     xs, ys = table.columns.to_numpy(dtype=float), table.index.to_numpy(dtype=float)
@@ -238,7 +237,6 @@ def plot_landscape_heatmap(landscape: pd.DataFrame, value: str = "test_loss", x:
     if title or n_late:
         note = f"hatched: {n_late} point{'s' * (n_late != 1)} not converged" if n_late else ""
         ax.set_title("\n".join(part for part in (title, note) if part))
-    fig.tight_layout()
     return fig
 
 
@@ -302,7 +300,7 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
     import numpy as np
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(5, 4), layout="constrained")
     gamma = times["weight_decay"].to_numpy(dtype=float)
     for column, color, name in (("train_step", "tab:blue", "train"), ("test_step", "tab:red", "test")):
         steps = pd.to_numeric(times[column], errors="coerce").to_numpy(dtype=float)
@@ -322,7 +320,6 @@ def plot_time_to_generalize(times: pd.DataFrame, title: str | None = None) -> An
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
     return fig
 
 
@@ -349,7 +346,7 @@ def plot_grouped_seed_bands(progress: pd.DataFrame, y: str, x: str = "step", by:
     plt = pyplot()
     fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
     groups = progress.groupby(list(by), sort=False) if by else [((), progress)]
     for key, group in groups:
         xs, values = seed_curves({u: f.sort_values(x) for u, f in group.groupby(unit, sort=False)}, y, x)
@@ -422,7 +419,7 @@ def plot_seed_bands(
     columns = min(n, 2)
     rows = -(-n // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.4 * rows + 0.5), sharex=True,
-                             sharey=True, squeeze=False)
+                             sharey=True, squeeze=False, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
     def draw(ax: Any, name: str, color: Any, dashed: bool = False) -> None:
@@ -455,7 +452,6 @@ def plot_seed_bands(
         ax.set_xlabel(f"{x} (log scale)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -485,14 +481,15 @@ def plot_fourier_progress(
 
     A second panel shows the embedding's Fourier sparsity (``fourier_gini``)
     and number of key frequencies when recorded; a third, when ``oinfo`` (one
-    row per epoch, columns ``synergy`` and ``redundancy`` of
+    row per epoch, columns ``oinfo_min`` and ``oinfo_max`` of
     :class:`~grokkit.analysis.OInformationAnalyzer`, index the epoch) is
     given, the O-information of the hidden neurons over the same axis.
     """
     plt = pyplot()
     sparsity = [c for c in ("fourier_gini", "n_key_frequencies") if c in progress]
     rows = 1 + bool(sparsity) + (oinfo is not None)
-    fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.0 * rows + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(rows, 1, figsize=(7.5, 3.0 * rows + 0.6), sharex=True, squeeze=False,
+                             layout="constrained")
     axes = axes[:, 0]
     xs = progress[x].astype(float).clip(lower=0.5)
     ax = axes[0]
@@ -521,15 +518,16 @@ def plot_fourier_progress(
         panel += 1
     if oinfo is not None:
         ox = oinfo.index.to_numpy(dtype=float).clip(min=0.5)
-        axes[panel].plot(ox, oinfo["synergy"], marker=".", color="tab:red", label="synergy (min Ω)")
-        axes[panel].plot(ox, oinfo["redundancy"], marker=".", color="tab:blue", label="redundancy (max Ω)")
+        axes[panel].plot(ox, oinfo["oinfo_min"], marker=".", color="tab:red",
+                         label="min Ω (synergy where < 0)")
+        axes[panel].plot(ox, oinfo["oinfo_max"], marker=".", color="tab:blue",
+                         label="max Ω (redundancy where > 0)")
         axes[panel].axhline(0, color="0.5", lw=0.6)
         axes[panel].set_ylabel("O-information (bits)")
         axes[panel].legend(fontsize=7, loc="best")
     axes[-1].set_xscale("log")
     axes[-1].set_xlabel(f"{x} (log scale)")
     fig.suptitle(title or "Restricted and excluded loss")
-    fig.tight_layout()
     return fig
 
 
@@ -559,7 +557,7 @@ def plot_fourier_spectrum_heatmap(
     values = progress[columns].to_numpy(dtype=float).T
     xs = progress[x].astype(float).clip(lower=0.5).to_numpy()
     edges = np.concatenate([xs, [xs[-1] * 1.05]])
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
     mesh = ax.pcolormesh(edges, np.concatenate([frequencies - 0.5, [frequencies[-1] + 0.5]]), values,
                          cmap="viridis", shading="flat")
     fig.colorbar(mesh, ax=ax, label="norm of W_E in frequency k")
@@ -571,7 +569,6 @@ def plot_fourier_spectrum_heatmap(
     ax.set_xlabel(f"{x} (log scale)")
     ax.set_ylabel("frequency k")
     ax.set_title(title or "Embedding Fourier spectrum over training")
-    fig.tight_layout()
     return fig
 
 
@@ -582,7 +579,7 @@ def plot_fourier_spectrum(
     plt = pyplot()
     items = sorted(((int(str(k).split("/")[-1]), float(v)) for k, v in dict(norms).items()))
     keys = set(int(k) for k in key_frequencies)
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    fig, ax = plt.subplots(figsize=(7.5, 3.4), layout="constrained")
     ax.bar([k for k, _ in items], [v for _, v in items],
            color=["tab:red" if k in keys else "tab:gray" for k, _ in items])
     for k, v in items:
@@ -591,5 +588,4 @@ def plot_fourier_spectrum(
     ax.set_xlabel("frequency k (0 = constant)")
     ax.set_ylabel("norm of W_E in frequency k")
     ax.set_title(title or f"Final embedding spectrum; key frequencies (red): {sorted(keys)}")
-    fig.tight_layout()
     return fig

@@ -27,14 +27,19 @@ DEFAULT_TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
 
 
 class TextSequencer(TransformerMixin, BaseEstimator):
-    r"""Map documents to fixed-length arrays of word indices, most frequent words kept.
+    r"""Map documents to equal-length arrays of word indices, most frequent words kept.
 
     ``fit`` counts the words of the training documents and keeps the
     ``vocab_size − 1`` most frequent ones (ties: first occurrence in the corpus,
     i.e. :meth:`collections.Counter.most_common` order); word of rank *r*
     (1-based) gets index *r*. ``transform`` drops every other word (Omnigrok
     App. A: "less frequent words are ignored"), then pads or truncates each
-    document to ``maxlen`` indices with :data:`PAD_INDEX` = 0.
+    document to ``maxlen_`` indices with :data:`PAD_INDEX` = 0. By default
+    ``maxlen_`` is the longest training document (in kept words), capped at
+    ``maxlen``: 20–60-word documents become 60 columns, not 500, and an LSTM
+    epoch runs that much shorter. ``pad_to="maxlen"`` always pads to
+    ``maxlen``: Omnigrok's IMDb setting is ``TextSequencer(maxlen=500,
+    pad_to="maxlen")``.
 
     The output indices lie in ``[0, vocab_size)``, so
     ``GrokLSTMClassifier(vocab_size=...)`` takes the same number (the
@@ -47,7 +52,13 @@ class TextSequencer(TransformerMixin, BaseEstimator):
     vocab_size : int, default=1000
         Size of the index space, padding included (≥ 2).
     maxlen : int, default=500
-        Length of every output row (Omnigrok pads IMDb reviews to 500).
+        The longest output row: documents with more kept words are truncated
+        (Omnigrok pads and truncates IMDb reviews to 500).
+    pad_to : {"longest", "maxlen"}, default="longest"
+        Width of the output: the longest training document capped at
+        ``maxlen`` (``"longest"``), or ``maxlen`` itself (``"maxlen"``,
+        Omnigrok's fixed 500). Fixed by ``fit``: ``transform`` pads and
+        truncates new documents to the same width.
     padding : {"pre", "post"}, default="pre"
         Where padding goes. ``"pre"`` (Omnigrok's notebook) puts the words at
         the end, next to the final LSTM state that the classifier reads.
@@ -64,6 +75,8 @@ class TextSequencer(TransformerMixin, BaseEstimator):
     ----------
     vocabulary_ : dict of str to int
         Kept word -> index (1 … vocab_size − 1).
+    maxlen_ : int
+        Width of every output row (at least 1).
     word_counts_ : dict of str to int
         Counts of the kept words in the training documents.
 
@@ -72,7 +85,12 @@ class TextSequencer(TransformerMixin, BaseEstimator):
     >>> seq = TextSequencer(vocab_size=4, maxlen=5).fit(["a good film", "good good plot", "bad plot"])
     >>> seq.vocabulary_
     {'good': 1, 'plot': 2, 'film': 3}
+    >>> seq.maxlen_  # the longest training document: "good good plot"
+    3
     >>> seq.transform(["good plot twist"]).tolist()
+    [[0, 1, 2]]
+    >>> omnigrok = TextSequencer(vocab_size=4, maxlen=5, pad_to="maxlen").fit(["good plot"])
+    >>> omnigrok.transform(["good plot"]).tolist()
     [[0, 0, 0, 1, 2]]
     """
 
@@ -80,6 +98,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         self,
         vocab_size: int = 1000,
         maxlen: int = 500,
+        pad_to: str = "longest",
         padding: str = "pre",
         truncating: str = "post",
         lowercase: bool = True,
@@ -88,6 +107,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
     ) -> None:
         self.vocab_size = vocab_size
         self.maxlen = maxlen
+        self.pad_to = pad_to
         self.padding = padding
         self.truncating = truncating
         self.lowercase = lowercase
@@ -98,6 +118,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         """Check every parameter; return the stop words (read once: ``stop_words`` may be an iterator)."""
         check_number("vocab_size", self.vocab_size, low=2, integer=True)
         check_number("maxlen", self.maxlen, low=1, integer=True)
+        check_options("pad_to", self.pad_to, ("longest", "maxlen"))
         check_options("padding", self.padding, ("pre", "post"))
         check_options("truncating", self.truncating, ("pre", "post"))
         check_bool("lowercase", self.lowercase)
@@ -164,18 +185,24 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         self._pattern_ = re.compile(self.token_pattern)
         self._stop_words_ = stop_words
         counts: Counter[str] = Counter()
-        for document in documents:
-            counts.update(self.tokenize(document))
+        tokenized = [self.tokenize(document) for document in documents]
+        for words in tokenized:
+            counts.update(words)
         kept = counts.most_common(int(self.vocab_size) - 1)
         self.vocabulary_ = {word: rank for rank, (word, _) in enumerate(kept, start=1)}
         self.word_counts_ = dict(kept)
+        if self.pad_to == "maxlen":
+            self.maxlen_ = int(self.maxlen)
+        else:
+            longest = max(sum(w in self.vocabulary_ for w in words) for words in tokenized)
+            self.maxlen_ = max(1, min(int(self.maxlen), longest))
         return self
 
     def transform(self, X: Iterable[str]) -> np.ndarray:
-        """Documents -> ``int64`` array of shape (n_documents, maxlen)."""
+        """Documents -> ``int64`` array of shape (n_documents, maxlen_)."""
         check_is_fitted(self, "vocabulary_")
         documents = self._documents(X)
-        maxlen = int(self.maxlen)
+        maxlen = self.maxlen_
         out = np.full((len(documents), maxlen), PAD_INDEX, dtype=np.int64)
         vocabulary = self.vocabulary_
         for row, document in enumerate(documents):
@@ -196,9 +223,9 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         return [" ".join(words[int(i)] for i in row if int(i) in words) for row in np.asarray(X)]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the output columns: ``position0`` … ``position{maxlen-1}``."""
+        """Names of the output columns: ``position0`` … ``position{maxlen_-1}``."""
         check_is_fitted(self, "vocabulary_")
-        return np.asarray([f"position{i}" for i in range(int(self.maxlen))], dtype=object)
+        return np.asarray([f"position{i}" for i in range(self.maxlen_)], dtype=object)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

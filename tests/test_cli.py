@@ -19,6 +19,15 @@ def test_list_shows_every_experiment(capsys):
         assert name in out
 
 
+def test_list_starts_with_the_quick_start_experiment(capsys):
+    from grokkit.cli import QUICK_START
+
+    assert main(["list"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Start here") and f"grokkit reproduce {QUICK_START} --quick" in first
+    assert QUICK_START in available_experiments()
+
+
 def test_unknown_experiment_lists_valid_names(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["reproduce", "mnist_grokking_typo", "--quick"])

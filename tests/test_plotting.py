@@ -53,7 +53,7 @@ def fourier_progress():
 def test_fourier_progress_shades_phases_and_adds_oinformation(fourier_progress):
     from grokkit.plotting import plot_fourier_progress
 
-    oinfo = pd.DataFrame({"synergy": [-1.0, -3.0], "redundancy": [2.0, 1.0]},
+    oinfo = pd.DataFrame({"oinfo_min": [-1.0, -3.0], "oinfo_max": [2.0, 1.0]},
                          index=pd.Index([10, 1000], name="epoch"))
     phases = {"memorisation": (0.5, 10), "circuit formation": (10, 100), "cleanup": (100, 1000)}
     fig = plot_fourier_progress(fourier_progress, phases, oinfo=oinfo)
@@ -202,3 +202,66 @@ def test_lu_draws_one_coloured_pair_per_group_of_any_column(landscape):
     assert len(lines) == 4 and lines[0].get_color() is not None
     assert tuple(lines[0].get_color()) == tuple(lines[1].get_color())  # one colour per group...
     assert tuple(lines[0].get_color()) != tuple(lines[2].get_color())  # ...different between groups
+
+
+def _inside_canvas(fig, artist):
+    """Whether ``artist`` is drawn entirely inside ``fig``'s canvas by a plain ``savefig``."""
+    import io
+
+    fig.savefig(io.BytesIO(), format="png")  # no bbox_inches: what the user's plain savefig writes
+    box = artist.get_window_extent(fig.canvas.get_renderer())
+    canvas = fig.bbox
+    return box.x0 >= canvas.x0 and box.y0 >= canvas.y0 and box.x1 <= canvas.x1 and box.y1 <= canvas.y1
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+def test_sweep_style_band_plot_keeps_its_x_label_on_a_plain_savefig():
+    """Sweep.plot draws through plot_grouped_seed_bands; its x-label must not be clipped."""
+    import numpy as np
+
+    from grokkit.plotting import plot_grouped_seed_bands
+
+    steps = np.array([0, 1, 10, 100, 1000])
+    frame = pd.concat([pd.DataFrame({"run": r, "step": steps, "weight_decay": wd,
+                                     "test_acc": np.linspace(0, 1, 5) ** (1 + r)})
+                       for r, wd in enumerate([0.1, 0.1, 1.0, 1.0])], ignore_index=True)
+    fig = plot_grouped_seed_bands(frame, "test_acc", by=["weight_decay"])
+    assert fig.get_layout_engine() is not None  # constrained layout, not a fixed margin
+    ax = fig.axes[0]
+    assert _inside_canvas(fig, ax.xaxis.label) and _inside_canvas(fig, ax.yaxis.label)
+
+
+def test_progress_figure_keeps_its_labels_on_a_plain_savefig(progress):
+    fig = plot_progress(progress, per_layer=True)
+    assert _inside_canvas(fig, fig.axes[-1].xaxis.label)
+    assert all(_inside_canvas(fig, ax.yaxis.label) for ax in fig.axes)
+
+
+@pytest.mark.parametrize("sizes", [(30, 60, 120, 240, 480), (30, 60, 120, 240, 480, 800),
+                                   (100, 200, 400, 1_000, 2_000, 4_000, 8_000)])
+def test_fig3e_tick_labels_do_not_collide(sizes):
+    import numpy as np
+
+    from grokkit.experiments.critical_data_size import TEST_LEVELS, critical_data_size, plot_time_vs_size
+
+    steps = [None] + [1.0 / (3e-4 * np.log(n / (sizes[0] * 1.5))) for n in sizes[1:]]
+    times = pd.DataFrame({"n_train": sizes, **{f"steps_to_test_{lv:g}": steps for lv in TEST_LEVELS}})
+    estimates = {f"{lv:g}": critical_data_size(sizes, steps) for lv in TEST_LEVELS}
+    fig = plot_time_vs_size(times, estimates, max_steps=4000)
+    import io
+
+    fig.savefig(io.BytesIO(), format="png")
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = [t for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+              if t.get_visible() and t.get_text()]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{n:g}" for n in sizes]
+    boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False))  # no two labels overlap

@@ -48,6 +48,27 @@ def test_transform_drops_rare_words_then_pads_and_truncates(padding, truncating)
     assert out.max() < seq.vocab_size
 
 
+def test_default_width_is_the_longest_training_document_capped_at_maxlen(corpus):
+    docs, _ = corpus
+    seq = TextSequencer(vocab_size=50).fit(docs)
+    kept = [sum(w in seq.vocabulary_ for w in seq.tokenize(d)) for d in docs]
+    assert seq.maxlen_ == max(kept) < 500  # not Omnigrok's fixed 500
+    out = seq.transform(docs)
+    assert out.shape == (len(docs), max(kept))
+    assert (out != 0).sum(axis=1).tolist() == kept  # nothing truncated in the training documents
+    # a longer new document is cut to the fitted width
+    assert seq.transform([" ".join(docs)]).shape == (1, max(kept))
+    assert TextSequencer(vocab_size=50, maxlen=5).fit(docs).maxlen_ == 5  # the cap
+    assert TextSequencer(vocab_size=50).fit(["", "zzz"]).maxlen_ == 1  # at least one column
+
+
+def test_pad_to_maxlen_is_omnigroks_fixed_width(corpus):
+    docs, _ = corpus
+    seq = TextSequencer(vocab_size=50, maxlen=500, pad_to="maxlen").fit(docs)
+    assert seq.maxlen_ == 500 and seq.transform(docs[:3]).shape == (3, 500)
+    assert seq.get_feature_names_out()[-1] == "position499"
+
+
 def test_stop_words_lowercase_and_inverse_transform():
     seq = TextSequencer(vocab_size=10, maxlen=4, stop_words="english").fit(["The FILM was great", "the film"])
     assert "the" not in seq.vocabulary_ and seq.vocabulary_["film"] == 1
@@ -58,7 +79,7 @@ def test_stop_words_lowercase_and_inverse_transform():
 
 @pytest.mark.parametrize("params, match", [
     (dict(vocab_size=1), "vocab_size"), (dict(vocab_size=2.5), "vocab_size"), (dict(maxlen=0), "maxlen"),
-    (dict(padding="left"), "padding"), (dict(truncating="x"), "truncating"),
+    (dict(padding="left"), "padding"), (dict(truncating="x"), "truncating"), (dict(pad_to=500), "pad_to"),
     (dict(stop_words="french"), "stop_words"), (dict(token_pattern="("), "token_pattern"),
 ])
 def test_bad_parameters_name_themselves(params, match):

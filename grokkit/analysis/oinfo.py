@@ -33,8 +33,18 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
 
        .. math:: \Omega(Z) = (n-2)H(Z) + \sum_{j=1}^{n}\big[H(Z_j) - H(Z_{\setminus j})\big];
 
-    3. synergy of an order = its most negative O-information, redundancy = its most
-       positive.
+    3. per order, the lowest O-information (Clauw et al.'s synergy value) and the
+       highest (their redundancy value).
+
+    O-information is negative where synergy dominates a multiplet and positive
+    where redundancy does (Rosas et al. 2019). The lowest value over the
+    multiplets is therefore synergy only when it is negative: a layer whose
+    every multiplet is redundancy-dominated has a positive minimum. The
+    outputs keep the raw extremes under their own names (``oinfo_min``,
+    ``oinfo_max``) and report ``synergy = min(0, oinfo_min)`` and
+    ``redundancy = max(0, oinfo_max)``, in bits: Clauw et al.'s sign (synergy
+    is negative O-information, deeper is more synergistic), zero where there
+    is none.
 
     Clauw et al. find an early synergy peak ("emergence" phase) predicts grokking.
 
@@ -44,8 +54,9 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
 
     ``fit`` takes one activation matrix. :meth:`fit_transform_checkpoints` takes one
     matrix per recorded checkpoint and returns one row of summary numbers per
-    checkpoint, with the bins fitted on one chosen checkpoint; a later change will
-    let it fit over a grokkit estimator's recorded checkpoints directly.
+    checkpoint, with the bins fitted on one chosen checkpoint;
+    :meth:`fit_transform_run` does the same over the checkpoints a grokkit
+    estimator kept (``keep_checkpoints=True``), reading its hidden layer itself.
 
     Parameters
     ----------
@@ -83,8 +94,9 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
         One row per multiplet of bins: ``multiplet`` (tuple of bins), ``order``,
         ``n_neurons`` (size of the union) and ``oinfo`` (bits).
     synergy_, redundancy_ : pandas.DataFrame
-        Indexed by order: the multiplet with the lowest (synergy) or highest
-        (redundancy) O-information of that order, its ``n_neurons`` and ``oinfo``.
+        Indexed by order: the multiplet with the lowest (Clauw et al.'s synergy
+        search) or highest (their redundancy search) O-information of that
+        order, its ``n_neurons`` and ``oinfo`` (raw, of either sign).
     most_synergistic_, most_redundant_ : tuple of int
         Bins of the multiplet with the lowest / highest O-information overall.
     synergistic_neurons_, redundant_neurons_ : ndarray of int
@@ -93,11 +105,18 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
     Notes
     -----
     ``transform`` does not return one row per sample: it summarises a whole
-    activation matrix (one row per matrix). Its features, named by
-    :meth:`get_feature_names_out`, are ``synergy`` and ``redundancy`` (the lowest
-    and highest O-information over all multiplets, bits), ``synergy_n_neurons`` and
-    ``redundancy_n_neurons`` (the size of those multiplets' unions), then
-    ``synergy_order{k}`` and ``redundancy_order{k}`` for each searched order ``k``.
+    activation matrix, so it returns one row per matrix (a single matrix: one
+    row; a list or a 3-d array of matrices: one row each). Its features, named
+    by :meth:`get_feature_names_out`, are ``oinfo_min`` and ``oinfo_max`` (the
+    lowest and highest O-information over all multiplets, bits, of either
+    sign), ``oinfo_min_n_neurons`` and ``oinfo_max_n_neurons`` (the size of
+    those multiplets' unions), ``oinfo_min_order{k}`` and ``oinfo_max_order{k}``
+    for each searched order ``k``, then ``synergy`` = min(0, ``oinfo_min``) and
+    ``redundancy`` = max(0, ``oinfo_max``). (Before, ``synergy`` and
+    ``redundancy`` were the raw extremes, a positive "synergy" included, and
+    the per-order and size columns were named ``synergy_*``/``redundancy_*``;
+    ``synergy`` and ``redundancy`` agree with the old values wherever the
+    minimum is negative and the maximum positive.)
 
     Examples
     --------
@@ -106,7 +125,10 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
     >>> activations = np.maximum(rng.standard_normal((300, 12)), 0)
     >>> analyzer = OInformationAnalyzer(n_bins=4).fit(activations)
     >>> analyzer.transform(activations).shape
-    (1, 8)
+    (1, 10)
+    >>> names = list(analyzer.get_feature_names_out())
+    >>> names[:2], names[-2:]
+    (['oinfo_min', 'oinfo_max'], ['synergy', 'redundancy'])
     """
 
     _parameter_constraints: dict = {
@@ -242,15 +264,12 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
         highest = table["oinfo"].idxmax()
         by_order = table.groupby("order")["oinfo"]
         per_order = np.column_stack([by_order.min().to_numpy(), by_order.max().to_numpy()])
+        minimum, maximum = table.at[lowest, "oinfo"], table.at[highest, "oinfo"]
         return np.concatenate(
             [
-                [
-                    table.at[lowest, "oinfo"],
-                    table.at[highest, "oinfo"],
-                    table.at[lowest, "n_neurons"],
-                    table.at[highest, "n_neurons"],
-                ],
+                [minimum, maximum, table.at[lowest, "n_neurons"], table.at[highest, "n_neurons"]],
                 per_order.ravel(),
+                [min(0.0, minimum), max(0.0, maximum)],
             ]
         ).astype(np.float64)
 
@@ -267,9 +286,10 @@ class OInformationAnalyzer(TransformerMixin, BaseEstimator, auto_wrap_output_key
         ndarray of str
         """
         check_is_fitted(self, "multiplets_")
-        names = ["synergy", "redundancy", "synergy_n_neurons", "redundancy_n_neurons"]
+        names = ["oinfo_min", "oinfo_max", "oinfo_min_n_neurons", "oinfo_max_n_neurons"]
         for order in range(self.min_order, self.max_order_ + 1):
-            names += [f"synergy_order{order}", f"redundancy_order{order}"]
+            names += [f"oinfo_min_order{order}", f"oinfo_max_order{order}"]
+        names += ["synergy", "redundancy"]
         return np.asarray(names, dtype=object)
 
     def _as_arrays(self, X: Any) -> list[np.ndarray]:

@@ -16,6 +16,7 @@ encoded, and declares its own parameters.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -235,7 +236,22 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
     def _encode_fit(self, X: Any, y: Any, eval_set: Any) -> tuple[SplitData, SplitData | None, int]:
         """What every fit does first: validate parameters and data, draw the run's seed."""
         self._check_params()
+        self._warn_about_setting(eval_set)
         return self._encode_train(X, y), self._encode_eval(eval_set), self._seed()
+
+    def _warn_about_setting(self, eval_set: Any) -> None:
+        """One warning per ``fit`` for a setting that silently gives less than the user likely wants."""
+        if eval_set is None:
+            warnings.warn(
+                f"{type(self).__name__}.fit without eval_set records no test curve: progress_ has no "
+                "test_loss/test_acc, and grokking_summary() cannot say when (or whether) the model "
+                "generalised. Pass eval_set=(X_test, y_test) to record one.", UserWarning, stacklevel=4)
+        if self.constrain_norm is not False and self.weight_decay != 0:
+            warnings.warn(
+                f"constrain_norm={self.constrain_norm!r} with weight_decay={self.weight_decay!r}: the norm "
+                "constraint rescales the parameters after every step, so weight decay no longer sets "
+                "their norm, only adds a shrink-and-restore to each step. Omnigrok's constrained runs use "
+                "weight_decay=0; pass it to train as they do.", UserWarning, stacklevel=4)
 
     def _initialize_seeded(self, seed: int) -> None:
         """Seed torch and initialise atomically: torch's RNG is process-wide (see ``seeded``)."""

@@ -50,8 +50,13 @@ def _known_operation(name: Any) -> bool:
 
 
 _MODULAR_DOC = """
-    p : int
+    p : int or None, default=None
         The modulus: inputs are pairs of residues 0..p−1 and so are the classes.
+        ``None`` infers it from the training data of the first ``fit`` as the
+        largest residue in ``X`` or ``y`` plus one (``make_modular(p=23)`` data
+        gives 23), kept as ``p_``. Pass ``p`` when the training data may lack
+        the top residue (a small sample), or to fix the model's size before
+        seeing data.
     operation : str, default="add"
         What ``y`` computes (see :data:`grokkit.datasets.OPERATIONS`). Used by
         the group-law measures only; ``y`` itself is whatever you pass.
@@ -120,7 +125,7 @@ class _ModularClassifier(GrokClassifier):
 
     _input_dtype = np.int64
     _params = {
-        "p": Param(97, (Interval(Integral, 2, None, closed="left"),)),
+        "p": Param(None, (Interval(Integral, 2, None, closed="left"), None)),
         "operation": Param("add", (Satisfies(_known_operation, "a name of grokkit.datasets.OPERATIONS"),)),
         "abelian_penalty": Param(0.0, (Interval(Real, 0, np.inf, closed="left"),)),
         "barlow_penalty": Param(0.0, (Interval(Real, 0, np.inf, closed="left"),)),
@@ -138,8 +143,33 @@ class _ModularClassifier(GrokClassifier):
             if not np.array_equal(X, np.round(X)):
                 raise ValueError("X must hold integer pairs (a, b); got non-integer values.")
             X = X.astype(np.int64)
-        X = validate_pairs(X, int(self.p), name="X")
+        if reset:
+            self.p_ = self._infer_modulus(X, y)
+        X = validate_pairs(X, self._modulus(), name="X")
         return X if y is None else (X, y)
+
+    def _infer_modulus(self, X: np.ndarray, y: Any) -> int:
+        """``p`` when given, else the largest residue of ``X`` and ``y`` plus one."""
+        if self.p is not None:
+            return int(self.p)
+        values = [np.asarray(X).max()] if np.size(X) else []
+        labels = np.asarray(y) if y is not None else np.empty(0)
+        if labels.size and labels.dtype.kind in "iuf":
+            values.append(labels.max())
+        largest = max(values, default=0)
+        if largest < 1:
+            raise ValueError(f"p=None infers the modulus from the data as its largest residue + 1, but X and "
+                             f"y hold no residue above {largest}; pass p=... (the modulus).")
+        return int(largest) + 1
+
+    def _modulus(self) -> int:
+        """The modulus in use: ``p``, or the ``p_`` inferred by the first fit."""
+        if self.p is not None:
+            return int(self.p)
+        if not hasattr(self, "p_"):
+            raise ValueError(f"{type(self).__name__}(p=None) infers the modulus from the training data; "
+                             "fit first, or pass p=... (the modulus) to build the model before seeing data.")
+        return int(self.p_)
 
     def _validate_predict_inputs(self, X: Any) -> Any:
         """Prediction inputs are checked as training inputs: integer pairs of residues."""
@@ -148,26 +178,26 @@ class _ModularClassifier(GrokClassifier):
     def _classes_from(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y)
         if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.array_equal(y, np.round(y))):
-            raise ValueError(f"y must hold the residues 0..{self.p - 1} as integers; got "
+            raise ValueError(f"y must hold the residues 0..{self._modulus() - 1} as integers; got "
                              f"{'non-integer' if y.dtype.kind == 'f' else y.dtype.name} labels.")
-        return np.arange(int(self.p))
+        return np.arange(self._modulus())
 
     def _encode_labels(self, y: np.ndarray, name: str) -> np.ndarray:
         y = np.asarray(y)
         if y.dtype.kind not in "iuf":
-            raise ValueError(f"{name} must hold the residues 0..{self.p - 1} as integers; got "
+            raise ValueError(f"{name} must hold the residues 0..{self._modulus() - 1} as integers; got "
                              f"{y.dtype.name} labels.")
         return super()._encode_labels(y, name)
 
     def _classes_text(self) -> str:
-        return f"0..{int(self.p) - 1} (p = {self.p})"
+        return f"0..{self._modulus() - 1} (p = {self._modulus()})"
 
     def task_info(self) -> dict[str, Any]:
-        return {**super().task_info(), "p": int(self.p), "operation": resolve_operation(self.operation)}
+        return {**super().task_info(), "p": self._modulus(), "operation": resolve_operation(self.operation)}
 
     def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
         """onehot(a) || onehot(b): the pairs as the float matrix the MI penalty reads."""
-        return torch.nn.functional.one_hot(X, int(self.p)).reshape(len(X), -1).to(self.module_dtype_)
+        return torch.nn.functional.one_hot(X, self._modulus()).reshape(len(X), -1).to(self.module_dtype_)
 
     def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
                  training: bool = False) -> torch.Tensor:
@@ -199,13 +229,22 @@ class ModularMLPClassifier(MLPParams, _ModularClassifier):
     The input is onehot(a) ‖ onehot(b) (2p dims); the first layer applied to
     it is a row gather (two rows of the first weight matrix summed), equal to
     the matmul up to float rounding and several times cheaper. The defaults are
-    Clauw et al.'s: p = 97, one hidden layer of 250 ReLU units without biases,
-    full-batch AdamW lr 0.03, betas (0.9, 0.98), weight decay 0.1 (they also
-    use 2), 4 000 steps on 40 % of the pairs.
+    Clauw et al.'s (their p = 97 is what ``p=None`` infers from their data):
+    one hidden layer of 250 ReLU units without biases, full-batch AdamW lr
+    0.03, betas (0.9, 0.98), weight decay 0.1 (they also use 2), 4 000 steps on
+    40 % of the pairs.
+
+    Grokking in under a minute on one CPU thread: at ``weight_decay=2``, on 40 %
+    of the pairs of addition mod 97, train accuracy reaches 0.99 at step 32 and
+    test accuracy 0.95 at step 316 (seed 0; ``grokkit reproduce
+    modular_addition_groks_in_a_minute --quick``)::
+
+        X, y, X_test, y_test = make_modular(p=97, train_fraction=0.4, random_state=0)
+        clf = ModularMLPClassifier(weight_decay=2.0, max_epochs=400, random_state=0)
+        clf.fit(X, y, eval_set=(X_test, y_test)).grokking_summary()
 
     Parameters
     ----------
-    p : int, default=97
     hidden_layer_sizes : sequence of int, default=(250,)
     activation : str, default="relu"
     bias : bool, default=False
@@ -228,8 +267,8 @@ class ModularMLPClassifier(MLPParams, _ModularClassifier):
                  "measures": MODULAR_MLP_MEASURES}
 
     def build_module(self) -> nn.Module:
-        return OneHotPairMLP(int(self.p), as_sizes(self.hidden_layer_sizes), self.activation, bias=self.bias,
-                             zero_last=self.zero_last, dropout=self.dropout)
+        return OneHotPairMLP(self._modulus(), as_sizes(self.hidden_layer_sizes), self.activation,
+                             bias=self.bias, zero_last=self.zero_last, dropout=self.dropout)
 
 
 class ModularTransformer(_ModularClassifier):
@@ -250,9 +289,23 @@ class ModularTransformer(_ModularClassifier):
     write ``HookedTransformer`` checkpoints (the format of the circulating
     grokking checkpoints).
 
+    The default size takes hours of CPU to grok at p = 113. A small setting
+    that groks in seconds of CPU time (15 s on one torch thread, start-up
+    included; seed 0): p = 31 on half of the pairs, d_model 64, d_mlp 256,
+    lr 3e-3, the default weight decay 1 and betas (0.9, 0.98). Train accuracy
+    reaches 0.99 at step 56 while test accuracy stalls near 0.45; test
+    accuracy passes 0.95 at step 1 000 (recorded steps; 0.99 at step 1 200)::
+
+        X, y, X_test, y_test = make_modular(p=31, train_fraction=0.5, random_state=0)
+        clf = ModularTransformer(d_model=64, d_mlp=256, lr=3e-3, max_epochs=1200, random_state=0)
+        clf.fit(X, y, eval_set=(X_test, y_test)).grokking_summary()
+
+    A smaller p leaves fewer training pairs and groks later: at p = 23 on half
+    of the pairs (default width, lr 3e-3) test accuracy is only 0.64 after
+    2 000 steps.
+
     Parameters
     ----------
-    p : int, default=113
     d_model : int, default=128
     n_heads : int, default=4
     d_mlp : int, default=512
@@ -271,11 +324,11 @@ class ModularTransformer(_ModularClassifier):
         "act": Param("relu", (StrOptions(set(ACTIVATIONS)),)),
         "use_layernorm": Param(False, ("boolean",)),
     }
-    _defaults = {"p": 113, "lr": 1e-3, "weight_decay": 1.0, "max_epochs": 15000,
+    _defaults = {"lr": 1e-3, "weight_decay": 1.0, "max_epochs": 15000,
                  "measures": TRANSFORMER_MEASURES}
 
     def build_module(self) -> nn.Module:
-        return ModularTransformerNet(p=int(self.p), d_model=self.d_model, n_heads=self.n_heads,
+        return ModularTransformerNet(p=self._modulus(), d_model=self.d_model, n_heads=self.n_heads,
                                      d_mlp=self.d_mlp, n_layers=self.n_layers, act=self.act,
                                      use_layernorm=self.use_layernorm)
 

@@ -357,7 +357,8 @@ def compare_runs(runs: Mapping[str, pd.DataFrame], title: str, measures: Sequenc
     plt = pyplot()
     measures = [m for m in measures if all(m in frame for frame in runs.values())]
     rows = 1 + len(measures)
-    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.6 * rows + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.6 * rows + 0.6), sharex=True, squeeze=False,
+                             layout="constrained")
     axes = axes[:, 0]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for (label, frame), color in zip(runs.items(), colors, strict=False):
@@ -376,7 +377,6 @@ def compare_runs(runs: Mapping[str, pd.DataFrame], title: str, measures: Sequenc
     axes[-1].set_xscale("log")
     axes[-1].set_xlabel(f"{x} (log scale)")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 

@@ -67,10 +67,9 @@ def seed_band_figure(runs: Mapping[str, pd.DataFrame], title: str) -> Any:
     long = pd.concat([frame.assign(run=label) for label, frame in runs.items()], ignore_index=True)
     panels = [c for c in ("train_acc", "test_acc") if c in long]
     fig, axes = plt.subplots(len(panels), 1, figsize=(7, 3.0 * len(panels) + 0.5), sharex=True,
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     for ax, column in zip(axes[:, 0], panels, strict=True):
         plot_grouped_seed_bands(long, y=column, by=["run"], unit="seed", ax=ax)
     n = long["seed"].nunique()
     fig.suptitle(f"{title}: mean over {n} seeds, 95 % t-interval bands")
-    fig.tight_layout()
     return fig

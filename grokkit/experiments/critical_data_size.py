@@ -102,19 +102,26 @@ def critical_data_size(n_train: Any, steps: Any) -> dict[str, float | None]:
     Returns
     -------
     dict
-        ``critical_n`` (:math:`N_c`; None with fewer than two sizes reaching the
-        level or a fit whose 1/t does not grow with N), ``slope`` (a),
-        ``largest_n_not_reached`` and ``smallest_n_reached`` (None when no size
-        is in that group), and ``fit_within_bracket``: whether N_c lies between
-        those two (None without a fit; a fit below a size that never reached
+        ``critical_n_fit`` (the fitted :math:`N_c`; None with fewer than two
+        sizes reaching the level or a fit whose 1/t does not grow with N),
+        ``slope`` (a), ``largest_n_not_reached`` and ``smallest_n_reached``
+        (None when no size is in that group), ``fit_within_bracket`` (whether
+        the fitted N_c lies between those two; None without a fit or without a
+        size that never reached the level), and ``critical_n``: the fitted N_c
+        only when it lies inside that bracket, the data's own evidence of a
+        critical size; else None, with ``critical_n_reason`` saying why (no
+        fit, no size that failed, or a fit outside the bracket: an
+        extrapolation, not a measurement; a fit below a size that never reached
         the level says the divergence is sharper than the assumed form).
 
     Examples
     --------
-    >>> n = [100, 200, 400]
-    >>> t = [1 / (1e-4 * np.log(k / 50)) for k in n]
+    >>> n = [40, 100, 200, 400]
+    >>> t = [None] + [1 / (1e-4 * np.log(k / 50)) for k in n[1:]]
     >>> round(critical_data_size(n, t)["critical_n"], 6)
     50.0
+    >>> critical_data_size(n[1:], t[1:])["critical_n_reason"]
+    'every size reached the level, so N_c = 50 would be an extrapolation below the data'
     """
     n = np.asarray(n_train, dtype=np.float64)
     t = np.asarray(pd.to_numeric(pd.Series(list(steps), dtype=object), errors="coerce"), dtype=np.float64)
@@ -124,22 +131,39 @@ def critical_data_size(n_train: Any, steps: Any) -> dict[str, float | None]:
     if np.any(~np.isfinite(n)) or np.any(n <= 0):
         raise ValueError(f"n_train must hold positive finite sizes; got {list(n_train)!r}.")
     reached = np.isfinite(t) & (t > 0)
-    result: dict[str, float | None] = {
+    low = float(n[~reached].max()) if (~reached).any() else None
+    high = float(n[reached].min()) if reached.any() else None
+    result: dict[str, Any] = {
         "critical_n": None,
+        "critical_n_reason": None,
+        "critical_n_fit": None,
         "slope": None,
-        "largest_n_not_reached": float(n[~reached].max()) if (~reached).any() else None,
-        "smallest_n_reached": float(n[reached].min()) if reached.any() else None,
+        "largest_n_not_reached": low,
+        "smallest_n_reached": high,
         "fit_within_bracket": None,
     }
     if len(np.unique(n[reached])) < 2:
+        result["critical_n_reason"] = "fewer than two sizes reached the level: nothing to fit"
         return result
     slope, intercept = np.polyfit(np.log(n[reached]), 1.0 / t[reached], 1)
     result["slope"] = float(slope)
-    if slope > 0:
-        critical = float(np.exp(-intercept / slope))
-        low, high = result["largest_n_not_reached"], result["smallest_n_reached"]
+    if slope <= 0:
+        result["critical_n_reason"] = "1/t does not grow with N: no divergence to fit"
+        return result
+    critical = float(np.exp(-intercept / slope))
+    result["critical_n_fit"] = critical
+    if low is None:
+        result["critical_n_reason"] = (f"every size reached the level, so N_c = {critical:.3g} would be an "
+                                       "extrapolation below the data")
+        return result
+    within = bool(low <= critical <= high)
+    result["fit_within_bracket"] = within
+    if within:
         result["critical_n"] = critical
-        result["fit_within_bracket"] = bool((low is None or critical >= low) and critical <= high)
+    else:
+        result["critical_n_reason"] = (f"the fitted N_c = {critical:.3g} lies outside the bracket "
+                                       f"[{low:g}, {high:g}] between the sizes that failed and reached: "
+                                       "an extrapolation, not a measurement")
     return result
 
 
@@ -178,6 +202,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         "headline": {
             "levels": {"train_acc": TRAIN_LEVEL, "test_acc": HEADLINE_LEVEL},
             "critical_n": head["critical_n"],
+            "critical_n_reason": head["critical_n_reason"],
             "largest_n_not_reached": head["largest_n_not_reached"],
             "smallest_n_reached": head["smallest_n_reached"],
             "fit_within_bracket": head["fit_within_bracket"],
@@ -219,8 +244,10 @@ def time_table(runs: dict[str, pd.DataFrame], sizes: Sequence[int]) -> pd.DataFr
 def plot_time_vs_size(times: pd.DataFrame, estimates: dict[str, dict[str, Any]], max_steps: int) -> Any:
     """Fig. 3e: steps to each test level against N (log–log); sizes that never reached a level sit at
     the budget as open markers; the fitted divergence and N_c at the headline level are drawn."""
+    from matplotlib.ticker import NullLocator
+
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.8, 4.2))
+    fig, ax = plt.subplots(figsize=(5.8, 4.2), layout="constrained")
     n = times["n_train"].to_numpy(dtype=float)
     for level in TEST_LEVELS:
         steps = pd.to_numeric(times[f"steps_to_test_{level:g}"], errors="coerce").to_numpy(dtype=float)
@@ -230,10 +257,10 @@ def plot_time_vs_size(times: pd.DataFrame, estimates: dict[str, dict[str, Any]],
             ax.scatter(n[~reached], np.full((~reached).sum(), max_steps), marker="^", facecolors="none",
                        edgecolors=line.get_color(), s=60)
         fit = estimates[f"{level:g}"]
-        if level == HEADLINE_LEVEL and fit["critical_n"] is not None:
-            nc, a = fit["critical_n"], fit["slope"]
+        if level == HEADLINE_LEVEL and fit["critical_n_fit"] is not None:
+            nc, a = fit["critical_n_fit"], fit["slope"]
             grid = np.geomspace(max(nc * 1.05, n.min() * 0.8), n.max(), 100)
-            note = "" if fit["fit_within_bracket"] else ", outside the bracket"
+            note = "" if fit["fit_within_bracket"] else " (extrapolated, outside the bracket)"
             ax.plot(grid, 1.0 / (a * np.log(grid / nc)), ":", color=line.get_color(),
                     label=f"fit t = 1/(a ln(N/N_c)), N_c = {nc:.3g}{note}")
             if nc >= n.min() / 2:
@@ -245,11 +272,13 @@ def plot_time_vs_size(times: pd.DataFrame, estimates: dict[str, dict[str, Any]],
     ax.text(n.max(), max_steps, "budget (▵ = not reached)", ha="right", va="bottom", fontsize=7, color="0.4")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # one plain label per trained N: log-axis minor labels (2×10¹, 3×10¹, ...) collide over < 2 decades
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(n, labels=[f"{v:g}" for v in n])
     ax.set_xlabel("training set size N")
     ax.set_ylabel("steps to reach test accuracy level")
     ax.set_title("Omnigrok Fig. 3e: time to generalise vs N (α = 8, MSE)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 

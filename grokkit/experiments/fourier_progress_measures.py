@@ -197,11 +197,12 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         "phases": {key: value for key, value in phases.items() if key != "spans"},
         "final_spectrum": final_norms,
         "oinfo": {
-            "min_synergy_bits": float(oinfo["synergy"].min()),
-            "min_synergy_epoch": int(oinfo["synergy"].idxmin()) if oinfo["synergy"].notna().any() else None,
-            "max_redundancy_bits": float(oinfo["redundancy"].max()),
-            "max_redundancy_epoch": (int(oinfo["redundancy"].idxmax())
-                                     if oinfo["redundancy"].notna().any() else None),
+            "min_synergy_bits": float(oinfo["oinfo_min"].min()),
+            "min_synergy_epoch": (int(oinfo["oinfo_min"].idxmin()) if oinfo["oinfo_min"].notna().any()
+                                  else None),
+            "max_redundancy_bits": float(oinfo["oinfo_max"].max()),
+            "max_redundancy_epoch": (int(oinfo["oinfo_max"].idxmax())
+                                     if oinfo["oinfo_max"].notna().any() else None),
             "checkpoints_with_singular_covariance": singular,
         },
         "runs": {"nanda_transformer": run_summary(progress)},

@@ -127,7 +127,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
 
 def _figure(runs: dict[str, pd.DataFrame]) -> Any:
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     for (label, frame), color in zip(runs.items(), ("tab:blue", "tab:red"), strict=False):
         xs = log_x(frame, "step")
         ax.plot(xs, frame["train_loss"], ls="--", color=color, lw=1, label=f"{label} train")
@@ -139,7 +139,6 @@ def _figure(runs: dict[str, pd.DataFrame]) -> Any:
     ax.set_ylabel("MSE (standardised target)")
     ax.set_title("Omnigrok Fig. 5d: GCN, 200 molecules, wd 0", fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 

@@ -3,7 +3,9 @@
 Offline stand-in for IMDb: ``make_sentiment_corpus`` (sentiment cue words in
 Zipf-distributed filler, noisy labels so test accuracy saturates below 1),
 750 train / 250 test documents (Omnigrok holds back 25 %), top 999 words,
-padded to 64 tokens by :class:`grokkit.text.TextSequencer`. Two runs of
+padded to a fixed 64 tokens by ``TextSequencer(maxlen=64, pad_to="maxlen")``
+(Omnigrok pads IMDb reviews to 500: ``TextSequencer(maxlen=500, pad_to="maxlen")``;
+the sequencer's default pads to the longest training document). Two runs of
 :class:`grokkit.GrokLSTMClassifier` (embedding 64, 2 layers, BCE, AdamW lr
 3e-4, batch 50, gradient clipping 5): α = 6 with weight decay (training fits
 within ~10² steps, test accuracy rises only as weight decay brings the norm
@@ -88,7 +90,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     n = config["n_documents"]
     docs, y = make_sentiment_corpus(n_documents=n, random_state=data_seed(seed))
     n_train = n * 3 // 4
-    sequencer = TextSequencer(vocab_size=1000, maxlen=config["maxlen"]).fit(docs[:n_train])
+    sequencer = TextSequencer(vocab_size=1000, maxlen=config["maxlen"], pad_to="maxlen").fit(docs[:n_train])
     data = (sequencer.transform(docs[:n_train]), y[:n_train],
             sequencer.transform(docs[n_train:]), y[n_train:])
     hidden = config["hidden"]

@@ -401,7 +401,8 @@ def _figure(progress: pd.DataFrame, rows: dict[str, list[str]], title: str, memo
             generalised: int | None) -> Any:
     """Train/test accuracy, then one axis per entry of ``rows`` with its columns overlaid, over log step."""
     plt = pyplot()
-    fig, axes = plt.subplots(1 + len(rows), 1, figsize=(7, 2.0 * (1 + len(rows)) + 0.8), sharex=True)
+    fig, axes = plt.subplots(1 + len(rows), 1, figsize=(7, 2.0 * (1 + len(rows)) + 0.8), sharex=True,
+                             layout="constrained")
     xs = log_x(progress, "step")
     axes[0].plot(xs, progress["train_acc"], ls="--", label="train")
     axes[0].plot(xs, progress["test_acc"], label="test")
@@ -418,7 +419,6 @@ def _figure(progress: pd.DataFrame, rows: dict[str, list[str]], title: str, memo
         if len(columns) > 1:
             ax.legend(fontsize=6, loc="best")
     mark_phases(axes, title, ((memorised, ":", "memorised"), (generalised, "-.", "generalised")))
-    fig.tight_layout()
     return fig
 
 

@@ -182,7 +182,7 @@ def _figure(progress: pd.DataFrame, measures: tuple[str, ...], title: str, memor
             generalised: int | None) -> Any:
     plt = pyplot()
     rows = 1 + len(measures)
-    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.0 * rows + 0.8), sharex=True)
+    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.0 * rows + 0.8), sharex=True, layout="constrained")
     xs = log_x(progress, "step")
     axes[0].plot(xs, progress["train_acc"], ls="--", label="train")
     axes[0].plot(xs, progress["test_acc"], label="test")
@@ -195,7 +195,6 @@ def _figure(progress: pd.DataFrame, measures: tuple[str, ...], title: str, memor
             ax.set_yscale("log")  # it falls by orders of magnitude
         ax.set_ylabel(_LABELS.get(measure, measure), fontsize=8)
     mark_phases(axes, title, ((memorised, ":", "memorised"), (generalised, "-.", "generalised")))
-    fig.tight_layout()
     return fig
 
 

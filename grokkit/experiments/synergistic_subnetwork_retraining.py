@@ -98,7 +98,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
             entry[part] = {
                 "n_neurons": int(n_neurons),
                 "test_acc_after_masking": float(frame["test_acc"].iloc[0]),
-                "generalization_steps_after_checkpoint_test_0.95": part_summary["generalization_step"],
+                "generalization_steps_after_checkpoint": part_summary["generalization_step"],
                 "final_test_acc": part_summary["final_test_acc"],
                 "best_test_acc": part_summary["best_test_acc"],
             }
@@ -120,7 +120,7 @@ def emergence_checkpoint(progress: pd.DataFrame, memorization_step: int | None,
     either (or a run that never generalises), the whole run. Returns ``step``,
     ``bits`` and ``window`` (which of the three it chose from).
     """
-    rows = progress.dropna(subset=["synergy"])
+    rows = progress.dropna(subset=["oinfo_min"])
     if rows.empty:
         raise ValueError("progress has no synergy values; merge an OInformationAnalyzer table first.")
     before = rows if generalization_step is None else rows[rows["step"] < generalization_step]
@@ -131,13 +131,14 @@ def emergence_checkpoint(progress: pd.DataFrame, memorization_step: int | None,
         chosen, window = before, "before generalisation"
     else:
         chosen, window = rows, "the whole run"
-    row = chosen.loc[chosen["synergy"].idxmin()]
-    return {"step": int(row["step"]), "bits": float(row["synergy"]), "window": window}
+    row = chosen.loc[chosen["oinfo_min"].idxmin()]
+    return {"step": int(row["step"]), "bits": float(row["oinfo_min"]), "window": window}
 
 
 def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list[str]) -> Any:
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), squeeze=False,
+                             layout="constrained")
     for ax, label in zip(axes[0], labels, strict=True):
         original = runs[label]
         ax.plot(original["step"], original["test_acc"], color="k", label="original")
@@ -153,7 +154,6 @@ def _figure(runs: dict[str, pd.DataFrame], offsets: dict[str, int], labels: list
         ax.legend(fontsize=7, loc="best")
     axes[0, 0].set_ylabel("test accuracy (train dashed)")
     fig.suptitle("Clauw et al. Figs 6–7: synergistic sub-network vs its inverse, retrained alone")
-    fig.tight_layout()
     return fig
 
 

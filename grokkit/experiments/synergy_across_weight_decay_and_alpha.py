@@ -99,17 +99,17 @@ def synergy_peak(progress: pd.DataFrame, generalization_step: int | None) -> dic
     ``synergy_peak_before_generalization`` (False when the run never
     generalised) and ``synergy_min_before_generalization_bits`` (None then).
     """
-    rows = progress.dropna(subset=["synergy"])
+    rows = progress.dropna(subset=["oinfo_min"])
     if rows.empty:
         raise ValueError("progress has no synergy values; merge an OInformationAnalyzer table first.")
-    peak = rows.loc[rows["synergy"].idxmin()]
+    peak = rows.loc[rows["oinfo_min"].idxmin()]
     before = rows[rows["step"] <= generalization_step] if generalization_step is not None else rows.iloc[:0]
     return {
         "synergy_peak_step": int(peak["step"]),
-        "synergy_peak_bits": float(peak["synergy"]),
+        "synergy_peak_bits": float(peak["oinfo_min"]),
         "synergy_peak_before_generalization": bool(generalization_step is not None
                                                    and peak["step"] <= generalization_step),
-        "synergy_min_before_generalization_bits": (float(before["synergy"].min())
+        "synergy_min_before_generalization_bits": (float(before["oinfo_min"].min())
                                                    if len(before) else None),
     }
 
@@ -131,7 +131,7 @@ def train_with_synergy(label: str, params: dict[str, Any], data: tuple, size: st
         print(f"[{label}] O-information at {len(analysed)} checkpoints", flush=True)
     analyzer = OInformationAnalyzer(n_bins=4 if size == "smoke" else 10)
     table = analyzer.fit_transform_run(clf, data[0], epochs=analysed)
-    progress = clf.progress_.merge(table[["synergy", "redundancy"]], left_on="epoch", right_index=True,
+    progress = clf.progress_.merge(table[["oinfo_min", "oinfo_max"]], left_on="epoch", right_index=True,
                                    how="left")
     return clf, progress, table
 
@@ -163,7 +163,7 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
 
 def _figure(runs: dict[str, pd.DataFrame]) -> Any:
     plt = pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     panels = ((0, "wd=", "weight decay (α 1)"), (1, "alpha=", "α (wd 0, last layer 0, constrained norm)"))
     for column, prefix, title in panels:
@@ -172,8 +172,8 @@ def _figure(runs: dict[str, pd.DataFrame]) -> Any:
             xs = log_x(frame, "step")
             axes[0, column].plot(xs, frame["train_acc"], ls="--", color=color, lw=1)
             axes[0, column].plot(xs, frame["test_acc"], color=color, label=label)
-            mask = frame["synergy"].notna().to_numpy()
-            axes[1, column].plot(xs[mask], frame["synergy"][mask], color=color, marker=".", label=label)
+            mask = frame["oinfo_min"].notna().to_numpy()
+            axes[1, column].plot(xs[mask], frame["oinfo_min"][mask], color=color, marker=".", label=label)
         axes[0, column].set_title(title, fontsize=10)
         axes[0, column].set_ylim(-0.02, 1.02)
         axes[0, column].legend(fontsize=7, loc="best")
@@ -183,7 +183,6 @@ def _figure(runs: dict[str, pd.DataFrame]) -> Any:
     axes[0, 0].set_ylabel("accuracy (test solid, train dashed)")
     axes[1, 0].set_ylabel("synergy: min Ω (bits)")
     fig.suptitle("Clauw et al. Fig. 5: synergy across weight decay and initialisation scale α")
-    fig.tight_layout()
     return fig
 
 

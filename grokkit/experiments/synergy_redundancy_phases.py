@@ -58,24 +58,24 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
         if verbose:
             print(f"[{label}] O-information over {len(clf.checkpoints_)} checkpoints", flush=True)
         oinfo = OInformationAnalyzer(n_bins=n_bins).fit_transform_run(clf, X)
-        progress = clf.progress_.merge(oinfo[["synergy", "redundancy"]], left_on="epoch",
+        progress = clf.progress_.merge(oinfo[["oinfo_min", "oinfo_max"]], left_on="epoch",
                                        right_index=True, how="left")
         runs[label] = progress
         tables[f"oinformation_{label}"] = oinfo
         summaries[label] = run_summary(progress)
-        with_info = progress.dropna(subset=["synergy"])
-        peak = with_info.loc[with_info["synergy"].idxmin()]
+        with_info = progress.dropna(subset=["oinfo_min"])
+        peak = with_info.loc[with_info["oinfo_min"].idxmin()]
         generalised = summaries[label]["generalization_step"]
         headline[label] = {
             "memorization_step": summaries[label]["memorization_step"],
             "generalization_step": generalised,
             "final_test_acc": summaries[label]["final_test_acc"],
             "synergy_peak_step": int(peak["step"]),
-            "synergy_peak_bits": float(peak["synergy"]),
+            "synergy_peak_bits": float(peak["oinfo_min"]),
             "synergy_peak_before_generalization": bool(generalised is not None
                                                        and peak["step"] <= generalised),
-            "redundancy_first_last_bits": [float(with_info["redundancy"].iloc[0]),
-                                           float(with_info["redundancy"].iloc[-1])],
+            "redundancy_first_last_bits": [float(with_info["oinfo_max"].iloc[0]),
+                                           float(with_info["oinfo_max"].iloc[-1])],
         }
     summary = {"dataset": f"modular addition, p = {p}, 40 % of {p * p} pairs", "n_bins": n_bins,
                "headline": headline, "runs": summaries}
@@ -85,15 +85,15 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
 
 def _figure(runs: dict[str, pd.DataFrame]):
     plt = pyplot()
-    fig, axes = plt.subplots(3, 1, figsize=(7, 8.4), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(7, 8.4), sharex=True, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for (label, frame), color in zip(runs.items(), colors, strict=False):
         xs = log_x(frame, "step")
         axes[0].plot(xs, frame["train_acc"], ls="--", color=color, label=f"{label} train")
         axes[0].plot(xs, frame["test_acc"], color=color, label=f"{label} test")
-        mask = frame["synergy"].notna().to_numpy()
-        axes[1].plot(xs[mask], frame["synergy"][mask], color=color, marker=".", label=label)
-        axes[2].plot(xs[mask], frame["redundancy"][mask], color=color, marker=".", label=label)
+        mask = frame["oinfo_min"].notna().to_numpy()
+        axes[1].plot(xs[mask], frame["oinfo_min"][mask], color=color, marker=".", label=label)
+        axes[2].plot(xs[mask], frame["oinfo_max"][mask], color=color, marker=".", label=label)
     axes[0].set_ylabel("accuracy")
     axes[0].set_ylim(-0.02, 1.02)
     axes[1].set_ylabel("synergy: min Ω (bits)")
@@ -103,7 +103,6 @@ def _figure(runs: dict[str, pd.DataFrame]):
     axes[-1].set_xscale("log")
     axes[-1].set_xlabel("step (log scale)")
     fig.suptitle("Clauw et al. Figs 2–5: O-information of hidden-neuron bins")
-    fig.tight_layout()
     return fig
 
 

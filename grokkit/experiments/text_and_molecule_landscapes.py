@@ -234,7 +234,8 @@ def text_data(size: str, seed: int) -> tuple[tuple[Any, ...], str]:
         name = f"synthetic sentiment corpus (make_sentiment_corpus), {n} documents ({reason})"
     docs, y = np.asarray(docs, dtype=object), np.asarray(y)
     train, test = _split(len(docs), config["test_fraction"], seed)
-    sequencer = TextSequencer(vocab_size=1000, maxlen=config["maxlen"]).fit(list(docs[train]))
+    sequencer = TextSequencer(vocab_size=1000, maxlen=config["maxlen"], pad_to="maxlen")
+    sequencer.fit(list(docs[train]))
     data = (sequencer.transform(list(docs[train])), y[train], sequencer.transform(list(docs[test])), y[test])
     return data, (f"{name}, {len(train)} train pool / {len(test)} test, top 999 words, padded to "
                   f"{config['maxlen']}")

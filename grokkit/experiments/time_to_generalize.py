@@ -139,7 +139,7 @@ def _over_seeds(sweep: TimeToGeneralize, student: Any) -> ExperimentResult:
 def _time_bands(times: pd.DataFrame) -> Any:
     """Fig. 2c over seeds: mean steps to the train and test levels against γ, 95 % bands, slope −1 guide."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
     levels = (("train_step", f"train acc {TRAIN_LEVEL:g}"), ("test_step", f"test acc {TEST_LEVEL:g}"))
     for column, label in levels:
         stats = [(g, seed_interval(group[column])) for g, group in times.groupby("weight_decay")]
@@ -160,7 +160,6 @@ def _time_bands(times: pd.DataFrame) -> Any:
     ax.set_ylabel("steps")
     ax.set_title(f"Omnigrok Fig. 2c over {times['seed'].nunique()} seeds (mean, 95 % band)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 

@@ -227,7 +227,7 @@ def heat_maps(table: pd.DataFrame, star: Mapping[str, float], level: float = REG
 def contour_figure(table: pd.DataFrame, star: Mapping[str, float], level: float = CONTOUR_LEVEL) -> Any:
     """Fig. 6e: the ``train_loss = level`` contour of every training size, unconverged points crossed."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.4))
+    fig, ax = plt.subplots(figsize=(6, 4.4), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     handles, n_late = [], 0
     from matplotlib.lines import Line2D
@@ -255,7 +255,6 @@ def contour_figure(table: pd.DataFrame, star: Mapping[str, float], level: float 
     ax.set_ylabel("messiness m")
     ax.legend(handles=handles, fontsize=8, loc="best")
     ax.set_title(f"Omnigrok Fig. 6e: train loss = {level:g} contours by training size")
-    fig.tight_layout()
     return fig
 
 

@@ -38,13 +38,28 @@ def module_dtype(module: nn.Module) -> torch.dtype:
     return torch.float32
 
 
+def numpy_tensor(data: Any) -> torch.Tensor:
+    """``data`` as a tensor: a tensor as it is, an array shared when writable and copied when not.
+
+    A read-only array (a pandas frame or series under copy-on-write, a
+    memory-mapped file) would make :func:`torch.as_tensor` warn that PyTorch
+    does not support non-writable tensors; it is copied instead.
+    """
+    if torch.is_tensor(data):
+        return data
+    array = np.asarray(data)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.as_tensor(array)
+
+
 def as_module_tensor(data: Any, module: nn.Module) -> torch.Tensor:
     """Put ``data`` (array or tensor) on ``module``'s device.
 
     Floating data takes the module's dtype; integer data (token indices,
     modular pairs) is kept as ``int64``.
     """
-    tensor = torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data)
+    tensor = numpy_tensor(data)
     device = module_device(module)
     if tensor.is_floating_point():
         return tensor.to(device=device, dtype=module_dtype(module))

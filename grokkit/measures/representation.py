@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from grokkit._validation import check_number
-from grokkit.measures._capture import capture
+from grokkit.measures._capture import capture, numpy_tensor
 from grokkit.measures.matrix_info import _check_subsample_params, _subsample_indices
 from grokkit.measures.registry import measure
 
@@ -20,7 +19,7 @@ _CHUNK = 4096
 
 
 def _labels(y: Any, n_samples: int, device: torch.device) -> torch.Tensor:
-    labels = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y.detach())
+    labels = numpy_tensor(y.detach() if torch.is_tensor(y) else y)
     if labels.dim() != 1 or labels.shape[0] != n_samples:
         raise ValueError(
             f"y must be 1-D with one label per sample ({n_samples}); got shape "

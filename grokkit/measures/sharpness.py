@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from grokkit._validation import check_number
-from grokkit.measures._capture import as_module_tensor
+from grokkit.measures._capture import as_module_tensor, numpy_tensor
 from grokkit.measures.registry import measure
 
 LOSSES = ("cross_entropy", "mse", "stablemax")
@@ -173,7 +173,7 @@ def hessian_trace(
     layers = list(dict.fromkeys(name for name, _ in owned))
     params = [parameter for _, parameter in owned]
     X = as_module_tensor(X, module)
-    y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y.detach())
+    y = numpy_tensor(y.detach() if torch.is_tensor(y) else y)
     y = y.to(device=X.device, dtype=y.dtype if not y.is_floating_point() else X.dtype)
     if y.shape[0] != X.shape[0]:
         raise ValueError(

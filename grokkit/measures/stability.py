@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from grokkit._validation import check_bool
 from grokkit.losses import stablemax_s
-from grokkit.measures._capture import as_module_tensor, evaluation
+from grokkit.measures._capture import as_module_tensor, evaluation, numpy_tensor
 from grokkit.measures.registry import measure
 from grokkit.measures.sharpness import _loss_function
 
@@ -28,7 +27,7 @@ DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch
 
 
 def _labels(y: Any, n: int, device: torch.device) -> torch.Tensor:
-    labels = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y.detach())
+    labels = numpy_tensor(y.detach() if torch.is_tensor(y) else y)
     if labels.is_floating_point() or labels.dtype == torch.bool:
         raise TypeError(f"y must hold integer class labels; got dtype {labels.dtype}.")
     labels = labels.reshape(-1).to(device=device, dtype=torch.long)
@@ -244,7 +243,7 @@ def nlm_alignment(
     if not named:
         raise ValueError("module has no trainable parameters; nlm_alignment is undefined.")
     inputs = as_module_tensor(X, module)
-    targets = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y.detach())
+    targets = numpy_tensor(y.detach() if torch.is_tensor(y) else y)
     targets = targets.to(device=inputs.device,
                          dtype=targets.dtype if not targets.is_floating_point() else named[0][1].dtype)
     if targets.shape[0] != inputs.shape[0]:

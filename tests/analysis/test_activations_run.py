@@ -33,7 +33,7 @@ def test_transformer_in_a_pipeline(modular_run):
     pipe = make_pipeline(HiddenActivations(clf), OInformationAnalyzer(n_bins=4, min_order=3))
     features = pipe.fit_transform(X)
     assert features.shape[0] == 1
-    assert list(pipe.get_feature_names_out())[:2] == ["synergy", "redundancy"]
+    assert list(pipe.get_feature_names_out())[:2] == ["oinfo_min", "oinfo_max"]
 
 
 def test_run_table_has_one_row_per_checkpoint(modular_run):
@@ -41,7 +41,8 @@ def test_run_table_has_one_row_per_checkpoint(modular_run):
     analyzer = OInformationAnalyzer(n_bins=4, min_order=3)
     table = analyzer.fit_transform_run(clf, X)
     assert list(table.index) == [0, 10, 20, 30]
-    assert (table["synergy"] <= table["redundancy"]).all()
+    assert (table["oinfo_min"] <= table["oinfo_max"]).all()
+    assert (table["synergy"] <= 0).all() and (table["redundancy"] >= 0).all()
     last = analyzer.transform(hidden_activations(clf, X)["act1"])[0]
     np.testing.assert_allclose(table.iloc[-1].to_numpy(), last)
 

@@ -76,18 +76,32 @@ def test_synergy_and_redundancy_are_the_extremes_per_order(fitted):
 
 def test_transform_summarises_the_search(activations, fitted):
     names = fitted.get_feature_names_out()
-    assert list(names[:4]) == ["synergy", "redundancy", "synergy_n_neurons",
-                               "redundancy_n_neurons"]
-    assert list(names[4:]) == [f"{kind}_order{k}" for k in (3, 4, 5)
-                               for kind in ("synergy", "redundancy")]
+    assert list(names[:4]) == ["oinfo_min", "oinfo_max", "oinfo_min_n_neurons", "oinfo_max_n_neurons"]
+    assert list(names[4:-2]) == [f"{kind}_order{k}" for k in (3, 4, 5)
+                                 for kind in ("oinfo_min", "oinfo_max")]
+    assert list(names[-2:]) == ["synergy", "redundancy"]
     row = pd.Series(fitted.transform(activations)[0], index=names)
     table = fitted.multiplets_
-    assert row["synergy"] == table["oinfo"].min()
-    assert row["redundancy"] == table["oinfo"].max()
-    assert row["synergy_n_neurons"] == table.loc[table["oinfo"].idxmin(), "n_neurons"]
+    assert row["oinfo_min"] == table["oinfo"].min()
+    assert row["oinfo_max"] == table["oinfo"].max()
+    assert row["oinfo_min_n_neurons"] == table.loc[table["oinfo"].idxmin(), "n_neurons"]
     for k in (3, 4, 5):
-        assert row[f"synergy_order{k}"] == fitted.synergy_.loc[k, "oinfo"]
-        assert row[f"redundancy_order{k}"] == fitted.redundancy_.loc[k, "oinfo"]
+        assert row[f"oinfo_min_order{k}"] == fitted.synergy_.loc[k, "oinfo"]
+        assert row[f"oinfo_max_order{k}"] == fitted.redundancy_.loc[k, "oinfo"]
+    # synergy is negative O-information (Clauw et al.): never positive, 0 where no multiplet has any
+    assert row["synergy"] == min(0.0, table["oinfo"].min()) and row["synergy"] <= 0
+    assert row["redundancy"] == max(0.0, table["oinfo"].max()) and row["redundancy"] >= 0
+
+
+def test_a_redundancy_dominated_layer_has_no_synergy():
+    """Copies of one signal plus small noise: every multiplet is redundant, so min Ω > 0, synergy 0."""
+    rng = np.random.default_rng(0)
+    source = rng.standard_normal((400, 1))
+    activations = source + 0.05 * rng.standard_normal((400, 8))
+    analyzer = OInformationAnalyzer(n_bins=4, max_order=4).fit(activations)
+    row = pd.Series(analyzer.transform(activations)[0], index=analyzer.get_feature_names_out())
+    assert row["oinfo_min"] > 0  # the lowest O-information is positive: no synergy anywhere
+    assert row["synergy"] == 0.0 and row["redundancy"] == row["oinfo_max"] > 0
 
 
 def test_fit_transform_equals_fit_then_transform(activations):

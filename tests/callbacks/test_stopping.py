@@ -120,6 +120,7 @@ def test_stops_a_real_fit_before_max_epochs_where_the_rule_first_holds(noisy_tea
                            max_epochs=3000, measures=None, random_state=0, callbacks=[rule])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message=".*without eval_set records no test curve")
         est.fit(X, y)
     stopped = len(est.history)
     assert est.stopped_by_ == "StopWhenConverged" and rule.converged_epoch_ == stopped < 3000

@@ -130,3 +130,40 @@ def test_group_law_measure_for_an_operation_without_the_law():
     with pytest.raises(ValueError, match="operation"):
         ModularMLPClassifier(p=11, operation="subtract", max_epochs=1,
                              measures=["commutativity"]).fit(X, y)
+
+
+@pytest.mark.parametrize("make", [lambda **kw: ModularTransformer(**TINY_TRANSFORMER, **kw),
+                                  lambda **kw: ModularMLPClassifier(hidden_layer_sizes=(16,), **kw)])
+def test_p_none_is_inferred_from_the_data_and_p_itself_is_left_alone(mod23, make):
+    X, y, Xt, yt = mod23
+    clf = make(max_epochs=2, measures=("commutativity",), random_state=0).fit(X, y, eval_set=(Xt, yt))
+    assert clf.p is None and clf.get_params()["p"] is None  # scikit-learn: parameters are not changed
+    assert clf.p_ == 23 == int(max(X.max(), y.max())) + 1
+    np.testing.assert_array_equal(clf.classes_, np.arange(23))
+    assert clf.predict_proba(Xt).shape == (len(Xt), 23) and clf.task_info()["p"] == 23
+    with pytest.raises(ValueError, match=r"X must hold integers in \[0, p\) = \[0, 23\)"):
+        clf.predict(np.array([[0, 23]]))
+
+
+def test_an_explicit_p_wins_over_the_data(mod23):
+    X, y, Xt, yt = mod23
+    clf = ModularTransformer(p=29, **TINY_TRANSFORMER, max_epochs=1, measures=None, random_state=0)
+    clf.fit(X, y, eval_set=(Xt, yt))
+    assert clf.p_ == 29 and clf.predict_proba(Xt).shape == (len(Xt), 29)
+
+
+def test_p_none_on_data_without_a_residue_above_zero_asks_for_p():
+    X, y = np.zeros((4, 2), dtype=np.int64), np.zeros(4, dtype=np.int64)
+    with pytest.raises(ValueError, match=r"pass p=\.\.\. \(the modulus\)"):
+        ModularMLPClassifier(max_epochs=1).fit(X, y)
+
+
+@pytest.mark.slow
+def test_the_docstrings_small_transformer_groks():
+    """The documented small setting: memorised long before test ≥ 0.95, within 1 200 steps."""
+    X, y, X_test, y_test = make_modular(p=31, train_fraction=0.5, random_state=0)
+    clf = ModularTransformer(d_model=64, d_mlp=256, lr=3e-3, max_epochs=1200, measures=None, random_state=0)
+    summary = clf.fit(X, y, eval_set=(X_test, y_test)).grokking_summary(test_threshold=0.95)
+    assert clf.p_ == 31
+    assert summary["memorization_step"] is not None and summary["generalization_step"] is not None
+    assert summary["generalization_step"] >= 5 * summary["memorization_step"]

@@ -177,6 +177,7 @@ torch.save(est.module_.state_dict(), out / "params.pt")
 """
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_and_resume_in_a_new_process(tmp_path):
     epochs = 450
     script = tmp_path / "run.py"

@@ -49,6 +49,7 @@ def test_betas_lr_and_weight_decay_are_settable_one_way_only(blobs, prefixed, pl
         est.fit(X, y)
 
 
+@pytest.mark.slow
 def test_grid_search_over_weight_decay_in_parallel(blobs):
     X, y = blobs
     search = GridSearchCV(GrokMLPClassifier(**{**SMALL, "measures": ["weight_norm"]}),

@@ -29,7 +29,7 @@ def test_analysed_epochs_are_dense_until_the_cut_then_sparse(grid):
 
 def test_onsets_read_half_peak_synergy_and_the_middle_of_the_test_rise(grid):
     table = pd.DataFrame({"run": "wd=2", "seed": 0, "step": [0, 10, 20, 30, 40],
-                          "test_acc": [0.0, 0.2, 0.6, 0.9, 1.0], "synergy": [0.0, -0.1, -0.3, -0.8, -0.5]})
+                          "test_acc": [0.0, 0.2, 0.6, 0.9, 1.0], "oinfo_min": [0.0, -0.1, -0.3, -0.8, -0.5]})
     summary = pd.DataFrame({"run": ["wd=2"], "seed": [0], "peak_step": [30]})
     out = grid.onsets(table, summary)
     # half of the -0.8 peak is -0.4: first reached at step 30; test passes 0.5 at step 20
@@ -39,6 +39,7 @@ def test_onsets_read_half_peak_synergy_and_the_middle_of_the_test_rise(grid):
     assert list(again.columns) == list(out.columns)
 
 
+@pytest.mark.slow
 def test_the_script_trains_analyses_and_re_reads_its_csv(grid, tmp_path, monkeypatch):
     out = tmp_path / "grid"
     argv = ["clauw_synergy_grid.py", "--seeds", "1", "--steps", "30", "--margin", "5", "--runs", "wd=2",
@@ -47,7 +48,7 @@ def test_the_script_trains_analyses_and_re_reads_its_csv(grid, tmp_path, monkeyp
     grid.main()
     table = pd.read_csv(out / "synergy_grid.csv")
     summary = pd.read_csv(out / "synergy_grid_summary.csv")
-    assert set(table["run"]) == {"wd=2"} and table["synergy"].notna().all()
+    assert set(table["run"]) == {"wd=2"} and table["oinfo_min"].notna().all()
     assert summary.loc[0, "checkpoints_analysed"] == len(table)
     assert (out / "synergy_grid.png").stat().st_size > 0
     monkeypatch.setattr(sys, "argv", [*argv, "--from-csv"])

@@ -34,6 +34,7 @@ def test_headline_leaves_become_one_row_each_with_the_interval():
     assert "| slope | -1 [" in text and 'Paper: {"slope": -1}' in text
 
 
+@pytest.mark.slow
 def test_the_command_reproduces_then_reads_finished_runs_without_training(tmp_path, capsys, monkeypatch):
     out = tmp_path / "fidelity"
     names = ["dropout_removes_grokking", "abelian_test"]
@@ -59,6 +60,7 @@ def test_bad_fidelity_flags_exit_2_with_one_line(argv, match, tmp_path, capsys):
     assert exit_.value.code == 2 and match in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_docs_page_has_a_row_and_a_verdict_per_finished_reproduction(tmp_path):
     docutils = pytest.importorskip("docutils.core")
     out, page = tmp_path / "fidelity", tmp_path / "fidelity.rst"

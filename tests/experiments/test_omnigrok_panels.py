@@ -36,10 +36,12 @@ def test_critical_data_size_recovers_the_divergence(n_c):
     n = np.array([2, 4, 8, 16]) * n_c
     steps = 1.0 / (3e-4 * np.log(n / n_c))
     fit = critical_data_size(n, steps)
-    assert fit["critical_n"] == pytest.approx(n_c, rel=1e4 * EPS64)
+    assert fit["critical_n_fit"] == pytest.approx(n_c, rel=1e4 * EPS64)
     assert fit["slope"] == pytest.approx(3e-4, rel=1e4 * EPS64)
     assert fit["largest_n_not_reached"] is None
     assert fit["smallest_n_reached"] == n.min()
+    # no size failed: the fit is an extrapolation below the data, not a headline N_c
+    assert fit["critical_n"] is None and "extrapolation below the data" in fit["critical_n_reason"]
 
 
 def test_critical_data_size_brackets_sizes_that_never_reached():
@@ -47,22 +49,26 @@ def test_critical_data_size_brackets_sizes_that_never_reached():
     steps = [None, float("nan"), *(1.0 / (1e-4 * np.log(np.array([100, 200, 400]) / 60)))]
     fit = critical_data_size(n, steps)
     assert fit["largest_n_not_reached"] == 50 and fit["smallest_n_reached"] == 100
-    assert fit["critical_n"] == pytest.approx(60.0, rel=1e4 * EPS64)
+    assert fit["critical_n"] == fit["critical_n_fit"] == pytest.approx(60.0, rel=1e4 * EPS64)
     assert fit["largest_n_not_reached"] < fit["critical_n"] < fit["smallest_n_reached"]
-    assert fit["fit_within_bracket"] is True
+    assert fit["fit_within_bracket"] is True and fit["critical_n_reason"] is None
 
 
 def test_critical_data_size_flags_a_fit_below_a_size_that_never_reached():
     # flat times above N = 60 and a size (30) that never reached: N_c extrapolates far below 30
     fit = critical_data_size([30, 60, 120, 240, 480], [None, 1778, 1259, 1262, 1065])
-    assert fit["critical_n"] < 30 and fit["fit_within_bracket"] is False
+    assert fit["critical_n_fit"] < 30 and fit["fit_within_bracket"] is False
     assert (fit["largest_n_not_reached"], fit["smallest_n_reached"]) == (30, 60)
+    # an extrapolation outside the bracket is no headline number
+    assert fit["critical_n"] is None and "outside the bracket [30, 60]" in fit["critical_n_reason"]
 
 
 def test_critical_data_size_needs_two_sizes_and_a_rising_rate():
-    assert critical_data_size([100, 200], [500, None])["critical_n"] is None
+    one = critical_data_size([100, 200], [500, None])
+    assert one["critical_n"] is None and "fewer than two sizes" in one["critical_n_reason"]
     slower_with_more_data = critical_data_size([100, 200, 400], [500, 1000, 2000])
     assert slower_with_more_data["critical_n"] is None and slower_with_more_data["slope"] < 0
+    assert "no divergence" in slower_with_more_data["critical_n_reason"]
 
 
 @pytest.mark.parametrize("n_train, steps", [([0, 10], [1, 2]), ([10, -5], [1, 2]), ([10, 20], [1])])
@@ -180,6 +186,7 @@ def test_critical_data_size_smoke_tables_agree_with_runs(smoke):
     assert list(headline["steps_to_test_level_by_n"]) == [str(n) for n in SIZES_N["smoke"]]
     refit = critical_data_size(times["n_train"], times[f"steps_to_test_{HEADLINE_LEVEL:g}"])
     assert headline["critical_n"] == refit["critical_n"]
+    assert headline["critical_n_reason"] == refit["critical_n_reason"]
     assert headline["fit_within_bracket"] == refit["fit_within_bracket"]
     assert "digits" in summary["dataset"]
 
@@ -200,6 +207,7 @@ def test_mnist_messiness_smoke_landscape_covers_the_grid(smoke):
     assert {"fig8a_train_loss.png", "fig8b_test_loss.png"} <= set(summary["files"])
 
 
+@pytest.mark.slow
 def test_mnist_cross_entropy_smoke_headline_matches_its_tables(smoke):
     summary, out = smoke("mnist_cross_entropy")
     table = pd.read_csv(out / "landscape.csv")

@@ -12,6 +12,9 @@ import pytest
 from grokkit.estimators.loop import TrainingLoop
 from grokkit.experiments import reproduce
 
+#: Long end-to-end runs: CI's second step (python -m pytest -m slow) runs them.
+pytestmark = pytest.mark.slow
+
 
 def _headline(out):
     return json.loads((out / "summary.json").read_text())["headline"]

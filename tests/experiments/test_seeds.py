@@ -102,6 +102,7 @@ def test_bad_seeds_are_named(tmp_path):
         reproduce("abelian_test", size="smoke", out=tmp_path, seeds=0)
 
 
+@pytest.mark.slow
 def test_time_to_generalize_trains_its_seeds_stacked(tmp_path):
     """The experiment takes ``seeds``: every γ × seed in one grokkit.Sweep, stacked."""
     summary = reproduce("time_to_generalize", size="smoke", out=tmp_path, seeds=2, verbose=0)
@@ -112,6 +113,7 @@ def test_time_to_generalize_trains_its_seeds_stacked(tmp_path):
     assert sorted(progress["seed"].unique()) == [0, 1]
 
 
+@pytest.mark.slow
 def test_teacher_student_seeds_run_as_one_sweep_and_resume_from_its_memory(tmp_path):
     first = reproduce("teacher_student_weight_decay", size="smoke", out=tmp_path, seeds=2, verbose=0)
     assert first["executor"] == ["stacked"]
@@ -170,6 +172,7 @@ def test_an_offset_seed_keeps_its_offset_over_seeds():
         assert fitted.random_state == 11 and len(context.trained) == 2
 
 
+@pytest.mark.slow
 def test_an_experiment_over_seeds_runs_through_the_engine_and_resumes_from_its_memory(tmp_path):
     first = reproduce("dropout_removes_grokking", size="smoke", out=tmp_path, seeds=2, verbose=0)
     assert first["executors"] == {"no_dropout": ["stacked"], "dropout=0.3": ["stacked"]}

@@ -8,6 +8,9 @@ import pytest
 
 from grokkit.experiments import available_experiments, reproduce
 
+#: Long end-to-end runs: CI's second step (python -m pytest -m slow) runs them.
+pytestmark = pytest.mark.slow
+
 EPS32 = float(np.finfo(np.float32).eps)
 
 

@@ -127,7 +127,7 @@ def test_log_spaced_epochs():
 
 def test_synergy_peak():
     frame = pd.DataFrame({"step": [0, 10, 20, 30, 40],
-                          "synergy": [-0.1, np.nan, -0.9, -0.3, -0.5]})
+                          "oinfo_min": [-0.1, np.nan, -0.9, -0.3, -0.5]})
     peak = synergy_peak(frame, generalization_step=30)
     assert peak["synergy_peak_step"] == 20 and peak["synergy_peak_bits"] == -0.9
     assert peak["synergy_peak_before_generalization"] is True
@@ -139,7 +139,7 @@ def test_synergy_peak():
     assert never["synergy_peak_before_generalization"] is False
     assert never["synergy_min_before_generalization_bits"] is None
     with pytest.raises(ValueError, match="synergy"):
-        synergy_peak(frame.assign(synergy=np.nan), 10)
+        synergy_peak(frame.assign(oinfo_min=np.nan), 10)
 
 
 # --- smoke runs: what each computes -------------------------------------------------------------
@@ -355,7 +355,7 @@ def test_emergence_checkpoint_is_the_deepest_synergy_between_memorisation_and_ge
     from grokkit.experiments.synergistic_subnetwork_retraining import emergence_checkpoint
 
     frame = pd.DataFrame({"step": [0, 10, 20, 30, 40, 50],
-                          "synergy": [-0.8, -0.2, np.nan, -0.4, -0.3, -0.9]})
+                          "oinfo_min": [-0.8, -0.2, np.nan, -0.4, -0.3, -0.9]})
     # the global peak (-0.9 at 50) comes after generalisation, the init's -0.8 before memorisation
     assert emergence_checkpoint(frame, 10, 45) == {"step": 30, "bits": -0.4,
                                                    "window": "between memorisation and generalisation"}
@@ -363,4 +363,4 @@ def test_emergence_checkpoint_is_the_deepest_synergy_between_memorisation_and_ge
     assert emergence_checkpoint(frame, 35, 38)["step"] == 0
     assert emergence_checkpoint(frame, 10, None) == {"step": 50, "bits": -0.9, "window": "the whole run"}
     with pytest.raises(ValueError, match="no synergy values"):
-        emergence_checkpoint(frame.assign(synergy=np.nan), 10, 45)
+        emergence_checkpoint(frame.assign(oinfo_min=np.nan), 10, 45)

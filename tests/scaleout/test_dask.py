@@ -10,6 +10,9 @@ from grokkit import GrokMLPClassifier, GrokMLPRegressor
 from grokkit.analysis import ReducedLandscape
 from grokkit.datasets import make_teacher_student
 
+#: Long end-to-end runs: CI's second step (python -m pytest -m slow) runs them.
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip("dask.distributed")
 
 

@@ -10,6 +10,7 @@ import textwrap
 import time
 
 import pandas as pd
+import pytest
 
 SCRIPT = textwrap.dedent("""
     import sys, torch
@@ -31,6 +32,7 @@ def _cached(folder) -> int:
     return len(list(path.glob("*.pkl"))) if path.exists() else 0
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_from_memory(tmp_path):
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     killed.mkdir(), whole.mkdir()

@@ -183,6 +183,7 @@ def test_finished_runs_leave_the_stack_and_the_others_train_on_as_their_own_fits
     _assert_same_progress(alone.progress_, survivor.progress_, RTOL["float64"])
 
 
+@pytest.mark.slow  # joblib worker processes: CI's slow step
 def test_joblib_and_stacked_give_the_same_results(small_digits):
     X, y, Xt, yt = small_digits
     base = _mlp("float64", max_epochs=10)
