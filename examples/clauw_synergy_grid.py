@@ -41,7 +41,7 @@ from grokkit import ModularMLPClassifier
 from grokkit.analysis import OInformationAnalyzer
 from grokkit.datasets import make_modular
 from grokkit.experiments.synergy_across_weight_decay_and_alpha import ALPHA_RUN
-from grokkit.plotting import _pyplot
+from grokkit.plotting import pyplot
 
 RUNS = {"wd=0.1": {"weight_decay": 0.1}, "wd=2": {"weight_decay": 2.0},
         "alpha=8": {"alpha": 8.0, **ALPHA_RUN}}
@@ -154,7 +154,7 @@ def main() -> None:
     print(summary.groupby("run", sort=False)[columns].mean().to_string(float_format=lambda v: f"{v:.4g}"))
     print(summary.groupby("run", sort=False)[["peak_before_generalization", "onset_before_test_0.5"]]
           .sum().astype(int).to_string(), f"of {summary.groupby('run').size().max()} seeds")
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(2, len(args.runs), figsize=(4.5 * len(args.runs), 6.5), sharex="col",
                              squeeze=False)
     for column, label in enumerate(args.runs):

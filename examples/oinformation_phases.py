@@ -19,7 +19,7 @@ from pathlib import Path
 from grokkit import ModularMLPClassifier
 from grokkit.analysis import OInformationAnalyzer
 from grokkit.datasets import make_modular
-from grokkit.plotting import _pyplot
+from grokkit.plotting import pyplot
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "oinformation.csv")
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_time, ax_plane) = plt.subplots(1, 2, figsize=(12, 4.5))
     epochs = table.index.to_numpy().astype(float)
     epochs[epochs == 0] = 0.5

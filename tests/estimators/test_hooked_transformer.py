@@ -103,7 +103,7 @@ def test_oinformation_analyzer_runs_on_an_imported_model(hooked, pairs):
     assert activations["blocks.0.mlp.act"].shape == (49, 64)
     analyzer = OInformationAnalyzer(n_bins=4, max_order=4).fit(activations)
     row = analyzer.transform(activations)
-    assert row.shape == (1, 8) and np.isfinite(row).all()
+    assert row.shape == (1, 10) and np.isfinite(row).all()
 
 
 def test_params_that_contradict_the_config_are_refused(hooked):

@@ -130,6 +130,7 @@ def test_an_analyzer_names_the_budget_that_replaces_the_users_max_epochs():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.filterwarnings("ignore", category=ConvergenceWarning)  # window=5 of 30 epochs
+        warnings.filterwarnings("ignore", message=".*without eval_set")  # a train-only landscape
         # the estimator's own budget, or no budget set by the user: nothing to say
         ReducedLandscape(student, alphas=[1.0], max_steps=None, window=5, random_state=0).fit(X, y)
         ReducedLandscape(GrokMLPRegressor(hidden_layer_sizes=(4,), batch_size=None), alphas=[1.0],
