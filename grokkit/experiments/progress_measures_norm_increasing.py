@@ -60,8 +60,8 @@ SETTINGS = {
     "smoke": "MNIST first 1 000 images (digits 300 offline), 32-32 MLP, α 8, cross-entropy, wd 0.01, 60 "
              "steps; δ = 0 and −1e-4",
     "quick": f"MNIST first 1 000 images, all test images, 200-200 MLP, α 8, cross-entropy, AdamW lr 1e-3, wd "
-             f"{QUICK_MNIST_WEIGHT_DECAY:g}, batch 200, {count(QUICK_MNIST_STEPS)} steps; δ = 0 and "
-             f"{DELTA_QUICK_MNIST:.0e}".replace("-", "−") + " (offline: digits 300 train, wd 0.01, 10 000 steps, δ = 0 and −1e-9)",
+             f"{QUICK_MNIST_WEIGHT_DECAY:g}, batch 200, {count(QUICK_MNIST_STEPS)} steps; δ = 0 and −1e-8 "
+             "(offline: digits 300 train, wd 0.01, 10 000 steps, δ = 0 and −1e-9)",
     "full": "MNIST 1 000 train (digits offline), 200-200 MLP, α 8, cross-entropy, AdamW lr 1e-3, wd 0.01, "
             "batch 200, 100 000 steps (20 000 on digits); δ = 0 and −2e-10 (−1e-9 on digits)",
 }
