@@ -159,7 +159,7 @@ def _data(size: str, seed: int) -> tuple[tuple[np.ndarray, ...], tuple[int, ...]
     mnist = dataset.startswith("MNIST")
     sizes = tuple(n for n in (SIZES_N if mnist else DIGITS_SIZES_N)[size] if n <= len(X))
     order = balanced_order(y, data_seed(seed))
-    dataset += f"; N = {' / '.join(map(count, sizes))} in class-balanced nested subsets of the training images"
+    dataset += f"; N = {' / '.join(map(count, sizes))} in class-balanced nested training subsets"
     return (X[order], y[order], X_test, y_test), sizes, dataset, mnist
 
 
