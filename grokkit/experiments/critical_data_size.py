@@ -34,7 +34,15 @@ import pandas as pd
 from grokkit import GrokMLPClassifier
 from grokkit.callbacks import StopWhenGrokked
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, data_seed, fit_run, image_data, pyplot, run_summary
+from grokkit.experiments._common import (
+    compare_runs,
+    count,
+    data_seed,
+    fit_run,
+    image_data,
+    pyplot,
+    run_summary,
+)
 from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node, reached
 from grokkit.progress import grokking_summary
 
@@ -175,7 +183,7 @@ def _data(size: str, seed: int) -> tuple[tuple[np.ndarray, ...], tuple[int, ...]
     mnist = dataset.startswith("MNIST")
     sizes = tuple(n for n in (SIZES_N if mnist else DIGITS_SIZES_N)[size] if n <= len(X))
     order = balanced_order(y, data_seed(seed))
-    dataset += f"; N = {' / '.join(map(str, sizes))} in class-balanced nested subsets of the training images"
+    dataset += f"; N = {' / '.join(map(count, sizes))} in class-balanced nested training subsets"
     return (X[order], y[order], X_test, y_test), sizes, dataset, mnist
 
 

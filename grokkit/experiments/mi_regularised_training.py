@@ -13,10 +13,14 @@ generalises sooner than the standard one (Fig. 8).
 The grokking setting is Omnigrok's (the paper cites it for MNIST): MSE on
 one-hot targets, α = 8 initialisation, AdamW lr 1e-3, batch 200, a
 784-200-200-10 ReLU MLP on the first 1 000 training images with weight decay
-0.01. Every size reads MNIST when :func:`~grokkit.datasets.load_mnist` finds it
-(the quick size is then the paper's setting, 5 000 steps being few); offline
-the data is sklearn's digits, 300 training images, weight decay 0.1 (the
-digits grok within 10 000 steps there, ``mnist_alpha_grokking``). Both runs record the unperturbed PMI
+0.01. Every size reads MNIST when :func:`~grokkit.datasets.load_mnist` finds it;
+offline the data is sklearn's digits, 300 training images, weight decay 0.1
+(the digits grok within 10 000 steps there, ``mnist_alpha_grokking``). On MNIST
+weight decay 0.01 leaves both runs memorised within 5 000 steps (measured,
+seed 0, 5 000 test images: test 0.187 without and 0.188 with the MI term, both
+fitting near step 2 000), so no speed-up can show; the quick size uses
+``mnist_alpha_grokking``'s quick weight decay 0.1, with which test accuracy
+rises from 0.23 at the fit to 0.48 by step 5 000. Both runs record the unperturbed PMI
 :math:`I_1(X; f(X))` on the training images, the quantity the penalty raises.
 """
 
@@ -33,11 +37,11 @@ from grokkit.experiments._verdict import Verdict, fmt, judge, mean, node
 MI_WEIGHT = 0.1
 
 SETTINGS = {
-    "smoke": "MNIST first 1 000 images, 32-32 MLP, MSE, α 8, wd 0.01 (digits 300 offline, wd 0.1), 20 "
-             "steps, measures every 5 epochs; mi_penalty 0 and 0.1",
+    "smoke": "MNIST first 1 000 images (digits 300 offline), 32-32 MLP, MSE, α 8, wd 0.1, 20 steps, measures "
+             "every 5 epochs; mi_penalty 0 and 0.1",
     "quick": "MNIST first 1 000 images, all test images, 784-200-200-10 MLP, MSE, α 8, AdamW lr 1e-3, wd "
-             "0.01, batch 200, 5 000 steps (the full size's setting; offline: digits 300 train, wd 0.1); "
-             "mi_penalty 0 and 0.1",
+             "0.1 (mnist_alpha_grokking's quick weight decay), batch 200, 5 000 steps (offline: digits 300 "
+             "train, wd 0.1); mi_penalty 0 and 0.1",
     "full": "MNIST first 1 000 images (digits offline), 784-200-200-10 MLP, MSE, α 8, AdamW lr 1e-3, wd 0.01 "
             "on MNIST (0.1 on digits), batch 200, 5 000 steps; mi_penalty 0 and 0.1",
 }
@@ -55,7 +59,8 @@ def run(size: str, seed: int, device: str, verbose: int) -> ExperimentResult:
     runs = {}
     for label, weight in (("standard", 0.0), ("mi_penalty", MI_WEIGHT)):
         clf = GrokMLPClassifier(hidden_layer_sizes=hidden, alpha=8.0, loss="mse",
-                                weight_decay=0.01 if mnist else 0.1, lr=1e-3, batch_size=200,
+                                weight_decay=0.01 if mnist and size == "full" else 0.1, lr=1e-3,
+                                batch_size=200,
                                 max_epochs=epochs, mi_penalty=weight, measures=MEASURES,
                                 measure_every=5 if size == "smoke" else "log",
                                 random_state=seed, device=device, verbose=verbose)

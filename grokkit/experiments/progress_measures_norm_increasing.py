@@ -27,7 +27,9 @@ At α 30 and 100 with cross-entropy no run reached test 0.9 within 10 000
 steps, with or without δ. Under AdamW the penalty's gradient 2δθ is
 normalised per coordinate, so once the cross-entropy gradient of a memorised
 network is small a δ of −1e-8 already dominates it. The quick and full sizes
-on digits use δ = −1e-9; on MNIST the paper's −2e-10. With MSE (grokkit's
+on digits use δ = −1e-9; on MNIST the full size uses the paper's −2e-10 and the
+quick size (weight decay 0.1, 10 000 steps) −1e-8, the δ that grows the norm
+monotonically there (see ``DELTA_QUICK_MNIST``). With MSE (grokkit's
 earlier setting) the norm-increasing run did not generalise (norm 94 → 1 451,
 final test 0.65).
 """
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 from grokkit import GrokMLPClassifier
 from grokkit.experiments import Experiment, ExperimentResult
-from grokkit.experiments._common import compare_runs, fit_run, image_data, run_summary
+from grokkit.experiments._common import compare_runs, count, fit_run, image_data, run_summary
 from grokkit.experiments._verdict import Verdict, everywhere, fmt, fraction, judge, node, reached
 from grokkit.plotting import plot_progress
 
@@ -46,17 +48,20 @@ MEASURES = ("weight_norm", "activation_sparsity", "weight_entropy", "circuit_com
 DELTA_MNIST = -2e-10
 DELTA_DIGITS = -1e-9
 DELTA_SMOKE = -1e-4
-#: The quick size on MNIST: weight decay, steps and δ ({QUICK_NOTE}).
+#: The quick size on MNIST: weight decay ten times the paper's for a tenth of its steps, and δ. Measured
+#: there (first 1 000 images, 5 000 test, seed 0), every run memorises at step 80 with test 0.76: δ = 0
+#: reaches 0.875 (norm 94 → 45); δ = −1e-9 0.875 at step 6 295, then 0.864 (norm 94 → 79 → 94, not
+#: monotonic); δ = −1e-8 0.855 at step 4 455, then 0.822 (norm 94 → 1 257, monotonic).
 QUICK_MNIST_WEIGHT_DECAY = 0.1
 QUICK_MNIST_STEPS = 10_000
-DELTA_QUICK_MNIST = -1e-9
+DELTA_QUICK_MNIST = -1e-8
 
 SETTINGS = {
     "smoke": "MNIST first 1 000 images (digits 300 offline), 32-32 MLP, α 8, cross-entropy, wd 0.01, 60 "
              "steps; δ = 0 and −1e-4",
     "quick": f"MNIST first 1 000 images, all test images, 200-200 MLP, α 8, cross-entropy, AdamW lr 1e-3, wd "
-             f"{QUICK_MNIST_WEIGHT_DECAY:g}, batch 200, {QUICK_MNIST_STEPS} steps; δ = 0 and "
-             f"{DELTA_QUICK_MNIST:g} (offline: digits 300 train, wd 0.01, 10 000 steps, δ = 0 and −1e-9)",
+             f"{QUICK_MNIST_WEIGHT_DECAY:g}, batch 200, {count(QUICK_MNIST_STEPS)} steps; δ = 0 and −1e-8 "
+             "(offline: digits 300 train, wd 0.01, 10 000 steps, δ = 0 and −1e-9)",
     "full": "MNIST 1 000 train (digits offline), 200-200 MLP, α 8, cross-entropy, AdamW lr 1e-3, wd 0.01, "
             "batch 200, 100 000 steps (20 000 on digits); δ = 0 and −2e-10 (−1e-9 on digits)",
 }

@@ -286,7 +286,7 @@ def test_appendix_smoke_headline_and_figures(appendix):
     headline = summary["headline"]
     assert {"fig11_18", "fig14", "fig17", "fig19", "fig20", "fig21", "fig22"} <= set(headline)
     assert set(headline["fig14"]) == {"standard", "abelian_penalty", "barlow_twins"}
-    assert "digits" in summary["dataset"]  # smoke size always reads the offline stand-in
+    assert "digits" in summary["dataset"]  # the tests hide MNIST (conftest): the offline stand-in
     for name in ("fig11_18_abelian_test_logits_embedding", "fig14_regularisers", "fig17_pe_layers",
                  "fig19_logit_entropy_sparsity", "fig20_parameter_entropy_sparsity",
                  "fig21_covariance_entropy", "fig22_information_mnist"):
