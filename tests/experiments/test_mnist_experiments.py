@@ -103,7 +103,8 @@ def test_mnist_experiment_trains_on_the_mnist_it_finds(tiny_mnist, tmp_path, nam
 
 
 def test_norm_constraint_stand_in_stays_on_digits_beside_mnist(tiny_mnist, tmp_path):
-X
+    """Omnigrok Fig. 7b is modular addition: its small sizes' MLP stand-in keeps the digits it was
+    tuned on."""
     summary = reproduce("norm_constraint_removes_grokking", size="smoke", out=tmp_path / "norm", verbose=0)
     assert summary["dataset"] == ("sklearn digits, 300 train / 1 497 test images (MLP stand-in for the "
                                   "transformer on modular addition)")
