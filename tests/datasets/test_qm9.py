@@ -1,4 +1,4 @@
-"""QM9 offline: qm9pack's CSV format, PyTorch Geometric's graphs from SMILES with RDKit, where QM9 is looked for.
+"""QM9 offline: qm9pack's CSV format, PyTorch Geometric's graphs from SMILES (RDKit), where QM9 is found.
 
 The CSV rows below are real QM9 molecules copied from qm9pack 1.0.3 (indices 1, 3, 4, 6 and 50: methane,
 water, acetylene, formaldehyde, pyrrole); the tests write them in qm9pack's format and never need the
@@ -26,15 +26,16 @@ from grokkit.datasets.qm9 import (
 HEADER = ["XYZ_file", "Index", "SMILES", "InChi", "N_atoms", "Stoichiometry", "Elements", "XYZ_Ang",
           "Mulliken_pop", "Harmonic_Freq_cmi", "RotA_GHz", "RotB_GHz", "RotC_GHz", "Dipole_debye",
           "Polarizability_bohr3", "HOMO_au", "LUMO_au", "HOMO_LUMO_gap_au", "R2_bohr2", "ZPVE_au",
-          "InternalEnergy_0K_au", "InternalEnergy_298K_au", "Enthalphy_298K_au", "GibbsFreeEnergy_298K_au",
-          "Heatcapacity_Cv_cal_mol_K"]
+          "InternalEnergy_0K_au", "InternalEnergy_298K_au", "Enthalphy_298K_au",
+          "GibbsFreeEnergy_298K_au", "Heatcapacity_Cv_cal_mol_K"]
 ROWS = [
     ["dsgdb9nsd_000001.xyz", 1, "C", "InChI=1S/CH4/h1H4", 5, "[4,1,0,0,0]", "['C','H','H','H','H']",
      "[[-0.0126981359,1.0858041578,0.0080009958],[0.002150416,-0.0060313176,0.0019761204],"
      "[1.0117308433,1.4637511618,0.0002765748],[-0.540815069,1.4475266138,-0.8766437152],"
      "[-0.5238136345,1.4379326443,0.9063972942]]", "[-0.535689,0.133921,0.133922,0.133923,0.133923]",
      "[1341.307,1341.3284,1341.365,1562.6731,1562.7453,3038.3205,3151.6034,3151.6788,3151.7078]",
-     "157.7118", "157.70997", "157.70699", "0.", "13.21", "-0.3877", "0.1171", "0.5048", "35.3641", "0.044749",
+     "157.7118", "157.70997", "157.70699", "0.", "13.21", "-0.3877", "0.1171", "0.5048", "35.3641",
+     "0.044749",
      "-40.47893", "-40.476062", "-40.475117", "-40.498597", "6.469"],
     ["dsgdb9nsd_000003.xyz", 3, "O", "InChI=1S/H2O/h1H2", 3, "[2,0,0,1,0]", "['O','H','H']",
      "[[-0.0343604951,0.9775395708,0.0076015923],[0.0647664923,0.0205721989,0.0015346341],"
@@ -51,7 +52,8 @@ ROWS = [
     ["dsgdb9nsd_000006.xyz", 6, "C=O", "InChI=1S/CH2O/c1-2/h1H2", 4, "[2,1,0,1,0]", "['C','O','H','H']",
      "[[-0.0139776956,1.1802114286,0.0077524981],[0.0023139861,-0.0196636557,0.0021610727],"
      "[0.9149602868,1.789511172,0.0039565555],[-0.9591097173,1.7640179751,0.0171828436]]",
-     "[-0.031232,-0.165864,0.098548,0.098548]", "[1201.9838,1272.5136,1544.4691,1846.4364,2882.3231,2929.819]",
+     "[-0.031232,-0.165864,0.098548,0.098548]",
+     "[1201.9838,1272.5136,1544.4691,1846.4364,2882.3231,2929.819]",
      "285.48839", "38.9823", "34.29892", "2.1089", "14.18", "-0.267", "-0.0406", "0.2263", "59.9891",
      "0.026603", "-114.483613", "-114.480746", "-114.479802", "-114.505268", "6.413"],
     ["dsgdb9nsd_000050.xyz", 50, "N1C=CC=C1", "InChI=1S/C4H5N/c1-2-4-5-3-1/h1-5H", 10, "[5,4,1,0,0]",
@@ -103,7 +105,8 @@ def test_smiles_graph_has_pytorch_geometric_features_and_bond_types():
     _, X, _ = smiles_graph("C")
     assert _feature(X, "sp3")[0] == 1 and _feature(X, "num_hs")[0] == 4
 
-    _, X, E = smiles_graph("N1C=CC=C1")  # pyrrole, written Kekulé as qm9pack does: RDKit perceives aromaticity
+    # Pyrrole, written Kekulé as qm9pack does: RDKit perceives the aromaticity.
+    _, X, E = smiles_graph("N1C=CC=C1")
     ring = slice(0, 5)
     np.testing.assert_array_equal(_feature(X, "aromatic")[ring], 1)
     assert _feature(X, "aromatic")[5:].sum() == 0
