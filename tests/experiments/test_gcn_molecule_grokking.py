@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from grokkit.experiments import reproduce
-from grokkit.experiments.gcn_molecule_grokking import describe, verdict
+from grokkit.experiments import gcn_molecule_grokking, reproduce
+from grokkit.experiments.gcn_molecule_grokking import describe, molecules, verdict
 
 
 def _progress(test_losses, train_losses):
@@ -27,6 +30,9 @@ def test_late_drop_counts_the_test_fall_beyond_the_train_fall():
     assert joint["late_drop"] == pytest.approx(1.0)
     never = describe(_progress([1.0, 0.9], [1.0, 0.5]))
     assert never["fit_step"] is None and never["late_drop"] is None
+    # Raw targets: the fit threshold scales with them (here 100x the losses, 100x the threshold).
+    scaled = describe(_progress([100.0, 60.0, 50.0, 6.0], [100.0, 4.0, 3.5, 3.0]), fit_loss=5.0)
+    assert scaled["fit_step"] == 100 and scaled["late_drop"] == pytest.approx(grok["late_drop"])
 
 
 def test_verdict_reads_the_drop_of_both_runs():
@@ -38,6 +44,32 @@ def test_verdict_reads_the_drop_of_both_runs():
 def test_smoke_run_names_the_stand_in(tmp_path):
     summary = reproduce("gcn_molecule_grokking", size="smoke", out=tmp_path / "gcn", verbose=0)
     assert "environment" in summary["dataset"] and "stand-in" in summary["dataset"]
+    # The sentence is read from the arrays: 40 graphs of 4 one-hot features, split 20 / 20.
+    assert "40 molecules, 4 node features, no edge features" in summary["dataset"]
+    assert "20 train / 20 test" in summary["dataset"]
     assert set(summary["runs"]) == {"alpha=1", "alpha=3"}
     start_1, start_3 = (summary["headline"][k]["weight_norm_start_end"][0] for k in ("alpha=1", "alpha=3"))
     assert start_3 == pytest.approx(3 * start_1, rel=100 * float(np.finfo(np.float32).eps))  # α scales
+
+
+def _qm9_rows_module():
+    path = Path(__file__).parents[1] / "datasets" / "test_qm9.py"
+    spec = importlib.util.spec_from_file_location("qm9_rows", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_real_qm9_is_read_with_raw_targets_and_described_from_the_arrays(tmp_path, monkeypatch):
+    rows = _qm9_rows_module()
+    rows.write_qm9pack(tmp_path / "qm9")
+    monkeypatch.setenv("GROKKIT_DATA", str(tmp_path))
+    monkeypatch.setitem(gcn_molecule_grokking.CONFIG, "quick",
+                        {**gcn_molecule_grokking.CONFIG["quick"], "n_train": 3, "n_test": 2})
+    (X, y, X_test, y_test), dataset, variance = molecules("quick", seed=0)
+    assert len(X) == 3 and len(X_test) == 2
+    assert sorted([*y, *y_test]) == sorted(rows.ALPHA)  # raw polarizability, all five molecules
+    assert variance == pytest.approx(np.var(y))
+    assert dataset.startswith(f"QM9 (real data, read from {tmp_path / 'qm9'}): 5 molecules, a random sample")
+    assert "11 node features, 4 edge features, 3–10 atoms per graph" in dataset
+    assert "3 train / 2 test" in dataset and "stand-in" not in dataset
