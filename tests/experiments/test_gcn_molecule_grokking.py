@@ -23,7 +23,7 @@ def test_late_drop_counts_the_test_fall_beyond_the_train_fall():
     # Grokking: after the fit at step 100 train loss is flat (0.04 -> 0.03) and test falls 0.6 -> 0.06.
     grok = describe(_progress([1.0, 0.6, 0.5, 0.06], [1.0, 0.04, 0.035, 0.03]))
     assert grok["fit_step"] == 100 and grok["test_loss_at_fit"] == 0.6
-    assert grok["best_test_loss_step"] == 10000
+    assert grok["best_test_loss_step"] == 10000 and grok["best_test_loss"] == 0.06
     assert grok["late_drop"] == pytest.approx((0.6 / 0.06) / (0.04 / 0.03))
     # Test falling together with train (both 10x after the fit) is no late drop: the fit step itself scores 1.
     joint = describe(_progress([1.0, 0.6, 0.2, 0.06], [1.0, 0.04, 0.013, 0.004]))
@@ -35,10 +35,17 @@ def test_late_drop_counts_the_test_fall_beyond_the_train_fall():
     assert scaled["fit_step"] == 100 and scaled["late_drop"] == pytest.approx(grok["late_drop"])
 
 
-def test_verdict_reads_the_drop_of_both_runs():
-    assert verdict({"alpha=1": {"late_drop": 1.1}, "alpha=3": {"late_drop": 5.0}}).label == "reproduced"
-    assert verdict({"alpha=1": {"late_drop": 1.1}, "alpha=3": {"late_drop": 1.6}}).label == "partly"
-    assert verdict({"alpha=1": {"late_drop": 1.2}, "alpha=3": {"late_drop": 1.1}}).label == "not reproduced"
+def test_verdict_reads_the_drop_of_both_runs_and_the_level_alpha3_reaches():
+    one = {"late_drop": 1.1, "best_test_loss": 0.1}
+    assert verdict({"alpha=1": one, "alpha=3": {"late_drop": 5.0, "test_loss_at_drop": 0.15}}).label == \
+        "reproduced"
+    # A late drop that ends 30x above alpha 1's best test loss: the delay without the generalisation.
+    far = verdict({"alpha=1": one, "alpha=3": {"late_drop": 5.0, "test_loss_at_drop": 3.0}})
+    assert far.label == "partly" and "30× α 1's best test loss" in far.why
+    small = verdict({"alpha=1": one, "alpha=3": {"late_drop": 1.6, "test_loss_at_drop": 0.1}})
+    assert small.label == "partly"
+    assert verdict({"alpha=1": {"late_drop": 1.2, "best_test_loss": 0.1},
+                    "alpha=3": {"late_drop": 1.1, "test_loss_at_drop": 0.1}}).label == "not reproduced"
 
 
 def test_smoke_run_names_the_stand_in(tmp_path):
