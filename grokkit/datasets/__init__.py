@@ -4,9 +4,10 @@ from grokkit.datasets.digits import load_digits_split
 from grokkit.datasets.imdb import load_imdb, make_sentiment_corpus
 from grokkit.datasets.mnist import load_mnist, read_idx
 from grokkit.datasets.modular import OPERATIONS, make_modular, modular_targets
-from grokkit.datasets.molecules import load_qm9, make_molecular_graphs
+from grokkit.datasets.molecules import make_molecular_graphs
 from grokkit.datasets.parity import make_sparse_parity
 from grokkit.datasets.permutations import compose_permutations, make_permutation_composition
+from grokkit.datasets.qm9 import load_qm9
 from grokkit.datasets.teacher_student import make_teacher_student, teacher_forward
 
 __all__ = [

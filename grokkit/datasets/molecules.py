@@ -1,148 +1,29 @@
-"""Molecular graphs: QM9 from its ``.xyz`` files, and small random molecule-like graphs offline.
+"""Small random molecule-like graphs offline, the stand-in for QM9 (:mod:`grokkit.datasets.qm9`).
 
-Both return a list of graphs, each a pair ``(adjacency, node_features)``,
-and a target array: the input :class:`grokkit.estimators.gcn.GrokGCNRegressor`
-takes (Omnigrok §4, Fig. 5: GCNN on QM9 polarizability).
+Both return a list of graphs and a target array: the input
+:class:`grokkit.estimators.gcn.GrokGCNRegressor` takes (Omnigrok §4, Fig. 5:
+GCNN on QM9 polarizability).
 """
 
 from __future__ import annotations
 
-import os
-import tarfile
 import zlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
 from grokkit._validation import check_number, check_options, check_random_state
 
-#: The 15 properties on line 2 of every QM9 ``.xyz`` file, in order
-#: (Ramakrishnan et al., 2014). ``alpha`` is the isotropic polarizability (Bohr³),
-#: Omnigrok's target (target column 1 of PyTorch Geometric's QM9).
-QM9_PROPERTIES = ("A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2", "zpve", "U0", "U", "H", "G",
-                  "Cv")
-#: Elements of QM9, in the order of the one-hot node features.
-QM9_ELEMENTS = ("H", "C", "N", "O", "F")
-#: Covalent radii (Å) used to infer bonds from the 3-d geometry.
-COVALENT_RADII = {"H": 0.31, "C": 0.76, "N": 0.71, "O": 0.66, "F": 0.57}
-#: Two atoms are bonded when their distance is below r_i + r_j + BOND_TOLERANCE (Å).
-BOND_TOLERANCE = 0.45
+# QM9 lives in grokkit.datasets.qm9; its names stay importable from here.
+from grokkit.datasets.qm9 import (  # noqa: F401
+    BOND_TOLERANCE,
+    COVALENT_RADII,
+    QM9_ELEMENTS,
+    QM9_PROPERTIES,
+    load_qm9,
+    parse_qm9_xyz,
+)
 
 Graph = tuple[np.ndarray, np.ndarray]
-
-
-def _parse_float(token: str) -> float:
-    # QM9 writes some small numbers in Mathematica notation, e.g. 1.5*^-6.
-    return float(token.replace("*^", "e"))
-
-
-def parse_qm9_xyz(text: str, include_hydrogens: bool = True) -> tuple[Graph, dict[str, float]]:
-    """One QM9 ``.xyz`` file -> ``((adjacency, one-hot elements), properties)``.
-
-    Bonds are inferred from the geometry: atoms *i*, *j* are bonded when
-    ‖r_i − r_j‖ < r_i^cov + r_j^cov + :data:`BOND_TOLERANCE`. Node features are
-    one-hot over :data:`QM9_ELEMENTS` (hydrogens dropped, and the column kept at
-    zero, when ``include_hydrogens=False``).
-    """
-    lines = text.strip().splitlines()
-    n_atoms = int(lines[0].split()[0])
-    header = lines[1].split()
-    values = [_parse_float(t) for t in header[2:2 + len(QM9_PROPERTIES)]]
-    if len(values) != len(QM9_PROPERTIES):
-        raise ValueError(f"QM9 header line has {len(values)} properties, expected {len(QM9_PROPERTIES)}: "
-                         f"{lines[1]!r}.")
-    elements, positions = [], []
-    for line in lines[2:2 + n_atoms]:
-        parts = line.split()
-        elements.append(parts[0])
-        positions.append([_parse_float(t) for t in parts[1:4]])
-    unknown = sorted(set(elements) - set(QM9_ELEMENTS))
-    if unknown:
-        raise ValueError(f"QM9 file holds elements {unknown}; known: {', '.join(QM9_ELEMENTS)}.")
-    keep = [i for i, e in enumerate(elements) if include_hydrogens or e != "H"]
-    elements = [elements[i] for i in keep]
-    xyz = np.asarray(positions, dtype=np.float64)[keep]
-    radii = np.asarray([COVALENT_RADII[e] for e in elements])
-    distance = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1)
-    adjacency = (distance < radii[:, None] + radii[None] + BOND_TOLERANCE).astype(np.float64)
-    np.fill_diagonal(adjacency, 0.0)
-    features = np.zeros((len(elements), len(QM9_ELEMENTS)))
-    features[np.arange(len(elements)), [QM9_ELEMENTS.index(e) for e in elements]] = 1.0
-    return (adjacency, features), dict(zip(QM9_PROPERTIES, values, strict=True))
-
-
-def _xyz_texts(path: Path) -> Iterator[tuple[str, str]]:
-    if path.is_dir():
-        files = sorted(path.rglob("*.xyz"))
-        if not files:
-            raise FileNotFoundError(f"QM9: no *.xyz files under {path}; expected the extracted "
-                                    "dsgdb9nsd.xyz.tar.bz2 (dsgdb9nsd_000001.xyz, ...).")
-        for file in files:
-            yield file.name, file.read_text()
-        return
-    with tarfile.open(path, "r:*") as archive:
-        members = sorted((m for m in archive if m.isfile() and m.name.endswith(".xyz")), key=lambda m: m.name)
-        if not members:
-            raise FileNotFoundError(f"QM9: the archive {path} holds no *.xyz files.")
-        for member in members:
-            handle = archive.extractfile(member)
-            yield member.name, handle.read().decode() if handle is not None else ""
-
-
-def load_qm9(
-    path: str | os.PathLike,
-    target: str = "alpha",
-    n_molecules: int | None = None,
-    include_hydrogens: bool = True,
-) -> tuple[list[Graph], np.ndarray]:
-    """Read QM9 molecules as graphs, with one property as target.
-
-    QM9 is not downloaded: get ``dsgdb9nsd.xyz.tar.bz2`` (133 885 molecules,
-    figshare, Ramakrishnan et al. 2014) and pass the archive or the folder it
-    extracts to. Omnigrok §4/App. A predicts the isotropic polarizability
-    (``target="alpha"``) with 100 molecules split 50/50 (public code; the
-    Fig. 5d caption says 200 training samples).
-
-    Differences from Omnigrok's public code, which uses PyTorch Geometric's
-    processed QM9 and edge-conditioned convolutions: bonds here are inferred
-    from the geometry (covalent radii), untyped, and the node features are the
-    one-hot element only.
-
-    Parameters
-    ----------
-    path : path
-        The ``.tar.bz2``/``.tar`` archive or a folder of ``.xyz`` files.
-    target : str, default="alpha"
-        One of :data:`QM9_PROPERTIES`.
-    n_molecules : int or None
-        Read the first ``n_molecules`` files in name order (None: all).
-    include_hydrogens : bool, default=True
-
-    Returns
-    -------
-    graphs : list of (adjacency, node_features)
-    y : ndarray of float64, shape (n_molecules,)
-    """
-    check_options("target", target, QM9_PROPERTIES)
-    if n_molecules is not None:
-        check_number("n_molecules", n_molecules, low=1, integer=True)
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"QM9 not found at {path}: pass the dsgdb9nsd.xyz.tar.bz2 archive or the "
-                                "folder of its extracted .xyz files.")
-    graphs, y = [], []
-    for name, text in _xyz_texts(path):
-        if n_molecules is not None and len(graphs) >= n_molecules:
-            break
-        try:
-            graph, properties = parse_qm9_xyz(text, include_hydrogens=include_hydrogens)
-        except (ValueError, IndexError) as exc:
-            raise ValueError(f"QM9 file {name} could not be read: {exc}") from exc
-        graphs.append(graph)
-        y.append(properties[target])
-    return graphs, np.asarray(y, dtype=np.float64)
-
 
 #: Valence of each heavy atom of the generator, and its contribution to the target.
 VALENCES = {"C": 4, "N": 3, "O": 2, "F": 1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -12,58 +13,77 @@ from torch import nn
 from grokkit.callbacks import SplitData
 from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import check_eval_set
-from grokkit.estimators.params import Param, as_sizes, sizes_constraint
+from grokkit.estimators.params import Param, as_sizes, positive, sizes_constraint
 from grokkit.estimators.regressor import GrokRegressor
-from grokkit.models.gcn import GCNNet, pack_graphs
+from grokkit.models.gcn import GCNNet, NNConvNet, graph_edge_width, pack_graphs, unpack_graphs
+
+#: Head widths after pooling when ``fc_channels=None``: Omnigrok's public code has FC 16 → 32 → 1.
+DEFAULT_FC = {"gcn": (), "nnconv": (32,)}
 
 
-def as_packed_graphs(X: Any, name: str = "X") -> np.ndarray:
-    """``X`` as the packed ``(n_graphs, max_nodes, 1 + max_nodes + n_features)`` array.
+def as_packed_graphs(X: Any, name: str = "X", n_edge_features: int = 0) -> tuple[np.ndarray, int]:
+    """``X`` as the packed ``(n_graphs, N, 1 + N + N·n_edge_features + n_features)`` array, and its
+    ``n_edge_features``.
 
-    Accepts a sequence of graphs (``(adjacency, node_features)`` pairs or
-    dicts, packed with :func:`grokkit.models.gcn.pack_graphs`) or an array
-    already in that layout.
+    Accepts a sequence of graphs (``(adjacency, node_features[,
+    edge_features])`` tuples or dicts, packed with
+    :func:`grokkit.models.gcn.pack_graphs`; their edge features are counted)
+    or an array already in that layout, read with ``n_edge_features``.
     """
     if isinstance(X, np.ndarray) and X.dtype != object or torch.is_tensor(X):
         packed = np.asarray(X.detach().cpu() if torch.is_tensor(X) else X, dtype=np.float32)
-        if packed.ndim != 3 or packed.shape[2] < packed.shape[1] + 2:
+        if packed.ndim != 3 or packed.shape[2] < packed.shape[1] * (1 + n_edge_features) + 2:
             raise ValueError(
-                f"{name} as an array must be packed graphs of shape (n_graphs, max_nodes, 1 + max_nodes + "
-                f"n_features) with n_features >= 1; got shape {packed.shape}. Pass a list of "
-                "(adjacency, node_features) pairs instead."
+                f"{name} as an array must be packed graphs of shape (n_graphs, N, 1 + N + "
+                f"N·{n_edge_features} + n_features) with n_features >= 1; got shape {packed.shape}. Pass a "
+                "list of (adjacency, node_features) pairs instead."
             )
         if not np.isin(packed[..., 0], (0.0, 1.0)).all():
             raise ValueError(f"{name}[..., 0] is the node mask and must hold only 0 and 1.")
         if not np.isfinite(packed).all():
             raise ValueError(f"{name} contains NaN or infinity.")
-        return packed
+        return packed, n_edge_features
     if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
         raise TypeError(f"{name} must be a list of (adjacency, node_features) graphs or a packed array; "
                         f"got {type(X).__name__}.")
-    return pack_graphs(list(X))
+    graphs = list(X)
+    packed = pack_graphs(graphs)
+    return packed, graph_edge_width(graphs)
 
 
 class GrokGCNRegressor(GrokRegressor):
     __doc__ = f"""Graph convolutional network regressor (Omnigrok §4, Fig. 5d: QM9 polarizability).
 
-    Two graph convolutions :math:`H' = \\mathrm{{ReLU}}(\\hat A H W + b)` with
-    Kipf & Welling's normalised adjacency, sum pooling over the nodes, a
-    linear readout (:class:`grokkit.models.gcn.GCNNet`), MSE, in plain PyTorch.
+    Two architectures, in plain PyTorch, MSE:
+
+    * ``conv="gcn"``: graph convolutions :math:`H' = \\mathrm{{ReLU}}(\\hat A H W + b)`
+      with Kipf & Welling's normalised adjacency, pooling over the nodes, a
+      linear readout (:class:`grokkit.models.gcn.GCNNet`);
+    * ``conv="nnconv"``: Gilmer et al.'s edge-conditioned convolutions
+      :math:`x_i' = \\Theta x_i + \\sum_j h_\\Theta(e_{{ij}}) x_j + b`
+      (:class:`grokkit.models.gcn.NNConvNet`), Omnigrok's public code: two
+      layers of 32 and 16 units, edge networks of width ``edge_hidden``, sum
+      pooling, FC 16 → 32 → 1.
 
     **Input.** ``X`` is a list of graphs, each a pair ``(adjacency,
-    node_features)`` (or a dict with those keys): a symmetric (n_i, n_i)
-    matrix of edge weights and an (n_i, n_features) matrix. ``fit`` packs
-    them into one dense array (:func:`grokkit.models.gcn.pack_graphs`), padded
-    to the largest graph, so that the training loop slices minibatches as
-    ``X[idx]``; an array already in that layout is accepted too. Graphs may
-    have any number of nodes at predict time; the number of node features
-    must match the fit.
+    node_features)``, a triple ``(adjacency, node_features,
+    edge_features)`` (what :func:`grokkit.datasets.load_qm9` returns) or a
+    dict with those keys: a symmetric (n_i, n_i) matrix of edge weights, an
+    (n_i, n_features) matrix and an (n_i, n_i, n_edge_features) array.
+    ``fit`` packs them into one dense array
+    (:func:`grokkit.models.gcn.pack_graphs`), padded to the largest graph, so
+    that the training loop slices minibatches of graphs of different sizes
+    as ``X[idx]``; an array already in that layout is accepted too (at fit
+    it is read as carrying no edge features: pass a list for those). Graphs
+    may have any number of nodes at predict time; the numbers of node and
+    edge features must match the fit. The GCN reads the adjacency only; the
+    NNConv reads the edge features, or the adjacency weight when there are
+    none.
 
     Omnigrok's Fig. 5d compares ``alpha=3`` with ``alpha=1``, both with
     weight decay 0, on QM9 (public code: 100 molecules split 50/50, AdamW lr
     1e-3, batch 32, edge-conditioned convolutions of 32 and 16 units; the
-    paper: Adam lr 1e-3, 2 convolutions, 200 training samples); the defaults
-    are that setting with plain (not edge-conditioned) convolutions.
+    paper: Adam lr 1e-3, 2 convolutions, 200 training samples).
 
     Regression has no accuracy of its own; as for
     :class:`~grokkit.estimators.mlp.GrokMLPRegressor`, a sample counts as
@@ -71,9 +91,20 @@ class GrokGCNRegressor(GrokRegressor):
 
     Parameters
     ----------
+    conv : {{"gcn", "nnconv"}}, default="gcn"
+        The convolution (see above).
     hidden_channels : sequence of int, default=(32, 16)
     readout : {{"sum", "mean"}}, default="sum"
-        Pooling of the node states before the linear readout.
+        Pooling of the node states before the head.
+    fc_channels : sequence of int or None, default=None
+        Hidden widths of the head after pooling (ReLU); None: the
+        architecture's own, ``()`` for the GCN (linear readout) and ``(32,)``
+        for the NNConv network (the public code's FC 16 → 32 → 1).
+    edge_hidden : int, default=32
+        Width of each NNConv's edge network (``conv="nnconv"`` only).
+    aggr : {{"add", "mean"}}, default="add"
+        NNConv's neighbourhood aggregation (PyTorch Geometric's default is
+        "add"; ``conv="nnconv"`` only).
     accuracy_threshold : float, default=0.01
         Per-sample MSE below which a prediction counts as correct (scale it
         with the target; 0.01 suits standardised targets).
@@ -88,8 +119,10 @@ class GrokGCNRegressor(GrokRegressor):
     ----------
     n_features_in_ : int
         Node features per node.
+    n_edge_features_in_ : int
+        Edge features per edge (0: none).
     n_outputs_ : int
-    module_ : grokkit.models.gcn.GCNNet
+    module_ : grokkit.models.gcn.GCNNet or grokkit.models.gcn.NNConvNet
     progress_, history_, n_steps_, diverged_
         As for :class:`GrokMLPClassifier`.
 
@@ -103,20 +136,39 @@ class GrokGCNRegressor(GrokRegressor):
     """
 
     _params = {
+        "conv": Param("gcn", (StrOptions({"gcn", "nnconv"}),)),
         "hidden_channels": Param((32, 16), (sizes_constraint(allow_empty=False),)),
         "readout": Param("sum", (StrOptions({"sum", "mean"}),)),
+        "fc_channels": Param(None, (None, sizes_constraint(allow_empty=True))),
+        "edge_hidden": Param(32, (positive(Integral),)),
+        "aggr": Param("add", (StrOptions({"add", "mean"}),)),
     }
     _defaults = {"accuracy_threshold": 0.01, "weight_decay": 0.0, "batch_size": 32, "max_epochs": 3000}
 
     def build_module(self) -> nn.Module:
-        return GCNNet(self.n_features_in_, self.n_outputs_, as_sizes(self.hidden_channels), self.readout)
+        fc = DEFAULT_FC[self.conv] if self.fc_channels is None else as_sizes(self.fc_channels)
+        hidden = as_sizes(self.hidden_channels)
+        if self.conv == "nnconv":
+            return NNConvNet(self.n_features_in_, self.n_edge_features_in_, self.n_outputs_, hidden,
+                             edge_hidden=self.edge_hidden, fc_channels=fc, readout=self.readout,
+                             aggr=self.aggr)
+        if fc:
+            raise ValueError(f"fc_channels={self.fc_channels!r}: the GCN (conv='gcn') has a linear readout; "
+                             "pass fc_channels=None or () or choose conv='nnconv'.")
+        return GCNNet(self.n_features_in_, self.n_outputs_, hidden, self.readout,
+                      n_edge_features=self.n_edge_features_in_)
 
     # ------------------------------------------------------------------ inputs
     def _packed(self, X: Any, name: str, reset: bool) -> np.ndarray:
-        packed = as_packed_graphs(X, name)
-        n_features = packed.shape[2] - packed.shape[1] - 1
+        packed, n_edge = as_packed_graphs(X, name, 0 if reset else self.n_edge_features_in_)
+        size = packed.shape[1]
+        n_features = packed.shape[2] - 1 - size - size * n_edge
         if reset:
             self.n_features_in_ = n_features
+            self.n_edge_features_in_ = n_edge
+        elif n_edge != self.n_edge_features_in_:
+            raise ValueError(f"{name} has {n_edge} edge features per edge, but "
+                             f"{type(self).__name__} was fitted with {self.n_edge_features_in_}.")
         elif n_features != self.n_features_in_:
             raise ValueError(f"{name} has {n_features} node features per node, but "
                              f"{type(self).__name__} was fitted with {self.n_features_in_}.")
@@ -155,8 +207,7 @@ class GrokGCNRegressor(GrokRegressor):
 
     def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
         """Each graph as its summed node features and its edge count (size-independent)."""
-        mask, adjacency = X[..., 0], X[..., 1:1 + X.shape[1]]
-        features = X[..., 1 + X.shape[1]:]
+        mask, adjacency, features = unpack_graphs(X, self.n_edge_features_in_)
         summary = torch.cat([features.sum(dim=1), adjacency.sum(dim=(1, 2))[:, None] / 2,
                              mask.sum(dim=1, keepdim=True)], dim=1)
         return summary.to(self.module_dtype_)

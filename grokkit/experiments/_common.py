@@ -101,33 +101,53 @@ def digits_data(n_train: int, seed: int, reason: str = "offline stand-in for MNI
 
 
 def qm9_home() -> Path:
-    """Folder holding QM9 (``dsgdb9nsd.xyz.tar.bz2`` or its extracted ``.xyz`` files):
+    """Folder holding QM9 (qm9pack's CSV files, ``dsgdb9nsd.xyz.tar.bz2`` or its extracted ``.xyz`` files):
     ``$GROKKIT_DATA/qm9`` or ``~/.grokkit/qm9``."""
-    return Path(os.environ.get("GROKKIT_DATA", Path.home() / ".grokkit")) / "qm9"
+    return Path(os.environ.get("GROKKIT_DATA") or Path.home() / ".grokkit") / "qm9"
 
 
-def molecule_graphs(n: int, seed: int, qm9: bool, target: str = "additive") -> tuple[list, np.ndarray, str]:
-    """``n`` molecules and their targets, and a sentence naming them.
+def graph_sentence(graphs: Sequence[Any]) -> str:
+    """Node, edge-feature and size counts read from the graphs themselves."""
+    sizes = [len(graph[0]) for graph in graphs]
+    edges = graphs[0][2].shape[2] if len(graphs[0]) == 3 else 0
+    return (f"{graphs[0][1].shape[1]} node features, {edges or 'no'} edge features, "
+            f"{min(sizes)}–{max(sizes)} atoms per graph")
 
-    QM9's first ``n`` molecules with their isotropic polarizability (Omnigrok's
-    target) when ``qm9`` and the data is in :func:`qm9_home`; otherwise
+
+def molecule_graphs(n: int, seed: int, qm9: bool, target: str = "additive", graph: str = "geometry",
+                    sample: bool = False) -> tuple[list, np.ndarray, str]:
+    """``n`` molecules and their targets, and a sentence naming them, derived from what was loaded.
+
+    With ``qm9``: QM9's isotropic polarizability (Omnigrok's target) from
+    :func:`grokkit.datasets.load_qm9`, which reads ``$GROKKIT_DATA/qm9``,
+    ``~/.grokkit/qm9`` or the installed ``qm9pack``; ``graph`` is
+    ``load_qm9``'s (``"geometry"``: bonds from the coordinates, one-hot
+    elements; ``"smiles"``: PyTorch Geometric's graph), ``sample`` draws a
+    random sample (seeded by :func:`data_seed`) instead of QM9's first ``n``.
+    Otherwise, or when QM9 cannot be had,
     :func:`~grokkit.datasets.make_molecular_graphs` with ``target``, the
     sentence saying why.
     """
     from grokkit.datasets import load_qm9, make_molecular_graphs
+    from grokkit.datasets.qm9 import qm9_source
 
     reason = "offline stand-in for QM9"
     if qm9:
         home = qm9_home()
-        archive = home / "dsgdb9nsd.xyz.tar.bz2"
         try:
-            graphs, y = load_qm9(archive if archive.exists() else home, target="alpha", n_molecules=n)
-            return graphs, y, f"QM9 (first {len(graphs)} molecules, isotropic polarizability)"
-        except (FileNotFoundError, OSError) as exc:
+            path = home if home.exists() else None
+            source = qm9_source(path)
+            state = data_seed(seed) if sample else None
+            graphs, y = load_qm9(path, target="alpha", n_molecules=n, graph=graph, random_state=state)
+            how = f"a random sample (seed {state})" if sample else "the first (smallest) molecules"
+            return graphs, y, (f"QM9 (real data, read from {source}): {len(graphs)} molecules, {how}; "
+                               f"{graph_sentence(graphs)}; target isotropic polarizability α (Bohr³), "
+                               f"{y.min():.2f}–{y.max():.2f}")
+        except (FileNotFoundError, OSError, ImportError) as exc:
             reason = f"offline stand-in: {str(exc).split(':')[0]}"
     graphs, y = make_molecular_graphs(n_graphs=n, random_state=data_seed(seed), target=target)
-    return graphs, y, (f"generated molecular graphs (make_molecular_graphs), {n} molecules, {target} "
-                       f"'polarizability' target ({reason})")
+    return graphs, y, (f"generated molecular graphs (make_molecular_graphs, stand-in for QM9), {len(graphs)} "
+                       f"molecules, {graph_sentence(graphs)}, {target} 'polarizability' target ({reason})")
 
 
 @dataclass

@@ -5,7 +5,7 @@ embeddings in training mode) and a ``hidden_modules()`` method naming the
 modules whose outputs are its hidden activations.
 """
 
-from grokkit.models.gcn import GCNNet, pack_graphs
+from grokkit.models.gcn import GCNNet, NNConv, NNConvNet, pack_graphs
 from grokkit.models.init import parameter_norm, scale_parameters_
 from grokkit.models.lstm import LSTMTextNet
 from grokkit.models.masking import MaskedActivation, mask_neurons
@@ -19,6 +19,8 @@ __all__ = [
     "MLP",
     "MaskedActivation",
     "ModularTransformerNet",
+    "NNConv",
+    "NNConvNet",
     "OneHotPairMLP",
     "mask_neurons",
     "onehot_pairs",

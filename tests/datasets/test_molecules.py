@@ -48,14 +48,22 @@ def qm9_folder(tmp_path):
 
 
 def test_load_qm9_from_folder_infers_bonds_and_reads_alpha(qm9_folder):
-    graphs, y = load_qm9(qm9_folder)
+    graphs, y = load_qm9(qm9_folder, graph="geometry")
     np.testing.assert_allclose(y, [13.21, 6.31])
     (A_ch4, F_ch4), (A_h2o, F_h2o) = graphs
     assert A_ch4.sum() / 2 == 4 and A_ch4[0].sum() == 4  # four C-H bonds, no H-H
     assert A_h2o.sum() / 2 == 2 and A_h2o[1, 2] == 0
     assert F_ch4.argmax(1).tolist() == [QM9_ELEMENTS.index("C")] + [QM9_ELEMENTS.index("H")] * 4
-    heavy, _ = load_qm9(qm9_folder, include_hydrogens=False, target="gap")
+    heavy, _ = load_qm9(qm9_folder, include_hydrogens=False, target="gap", graph="geometry")
     assert heavy[0][0].shape == (1, 1)
+
+
+def test_load_qm9_from_xyz_builds_graphs_from_the_files_smiles(qm9_folder):
+    # The default graph is PyTorch Geometric's, from the SMILES line of each .xyz file.
+    (A_ch4, X_ch4, E_ch4), (A_h2o, X_h2o, _) = load_qm9(qm9_folder)[0]
+    assert X_ch4.shape == (5, 11) and E_ch4.shape == (5, 5, 4)
+    assert A_ch4[0].sum() == 4 and E_ch4[0, 1:, 0].sum() == 4  # four single C-H bonds
+    assert A_h2o.sum() / 2 == 2 and X_h2o[0, 10] == 2  # oxygen carries two hydrogens
 
 
 def test_load_qm9_from_tarball_and_limits(qm9_folder, tmp_path):
@@ -65,6 +73,8 @@ def test_load_qm9_from_tarball_and_limits(qm9_folder, tmp_path):
             archive.add(file, arcname=file.name)
     graphs, y = load_qm9(path, target="mu", n_molecules=1)
     assert len(graphs) == 1 and y.tolist() == [0.0]
+    _, y = load_qm9(path, n_molecules=1, random_state=np.random.RandomState(1))
+    assert y.tolist() == [[13.21, 6.31][np.random.RandomState(1).choice(2, 1, replace=False)[0]]]
 
 
 def test_load_qm9_errors(tmp_path):

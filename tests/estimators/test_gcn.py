@@ -92,7 +92,9 @@ def test_input_noise_perturbs_node_features(molecules):
 @pytest.mark.parametrize("params, match", [
     (dict(hidden_channels=()), "hidden_channels"), (dict(hidden_channels=(4, 0)), "hidden_channels"),
     (dict(readout="max"), "readout"), (dict(accuracy_threshold=0), "accuracy_threshold"),
-    (dict(loss="cross_entropy"), "loss"),
+    (dict(loss="cross_entropy"), "loss"), (dict(conv="gat"), "conv"), (dict(edge_hidden=0), "edge_hidden"),
+    (dict(aggr="max"), "aggr"), (dict(fc_channels=(4, 0)), "fc_channels"),
+    (dict(conv="gcn", fc_channels=(8,)), "fc_channels"),
 ])
 def test_bad_parameters_name_themselves(molecules, params, match):
     graphs, y, _, _ = molecules
@@ -116,3 +118,43 @@ def test_bad_inputs(molecules):
         reg.predict([(np.zeros((2, 2)), np.ones((2, 7)))])
     with pytest.raises(AttributeError, match="predict_proba"):
         reg.predict_proba(graphs)
+
+
+def _with_bond_types(graphs, seed=0):
+    """The generated graphs with a random one-hot bond type (3 kinds) on each bond, both directions."""
+    rng = np.random.RandomState(seed)
+    typed = []
+    for A, X in graphs:
+        kinds = np.triu(rng.randint(3, size=A.shape), 1)
+        kinds = kinds + kinds.T
+        E = np.eye(3)[kinds] * (A > 0)[..., None]
+        typed.append((A, X, E))
+    return typed
+
+
+def test_nnconv_trains_in_minibatches_of_graphs_of_different_sizes(molecules):
+    graphs, y, graphs_test, y_test = molecules
+    typed, typed_test = _with_bond_types(graphs), _with_bond_types(graphs_test, seed=1)
+    assert len({len(A) for A, _, _ in typed[:16]}) > 1  # one minibatch mixes sizes
+    reg = GrokGCNRegressor(conv="nnconv", max_epochs=40, **TINY).fit(typed, y, eval_set=(typed_test, y_test))
+    assert reg.n_edge_features_in_ == 3 and reg.n_features_in_ == 4
+    assert reg.n_steps_ == 40 * int(np.ceil(len(typed) / TINY["batch_size"]))
+    assert [layer.out_features for layer in reg.module_.head] == [32]  # the public code's FC 16 -> 32 -> 1
+    p = reg.progress_
+    assert p.train_loss.iloc[-1] < 0.4 * p.train_loss.iloc[0]
+    assert "activation_sparsity/conv2" in p.columns
+    packed = pack_graphs(typed_test, max_nodes=20)
+    np.testing.assert_allclose(reg.predict(packed), reg.predict(typed_test), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="edge features"):
+        reg.predict(graphs_test)  # fitted with 3 edge features, given none
+    again = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(again.predict(typed_test), reg.predict(typed_test))
+    assert clone(reg).get_params()["conv"] == "nnconv"
+
+
+def test_nnconv_on_graphs_without_edge_features_and_its_head(molecules):
+    graphs, y, _, _ = molecules
+    reg = GrokGCNRegressor(conv="nnconv", fc_channels=(), aggr="mean", max_epochs=2,
+                           **{**TINY, "measures": None}).fit(graphs, y)
+    assert reg.n_edge_features_in_ == 0 and len(reg.module_.head) == 0
+    assert reg.module_.convs[0].aggr == "mean" and reg.module_.convs[0].edge_network[0].in_features == 1
