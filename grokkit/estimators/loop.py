@@ -54,32 +54,49 @@ class TrainingLoop:
     def _fit(self, train: SplitData, valid: SplitData | None, epochs: int, seed: int,
              resume: dict[str, Any] | None = None) -> None:
         """Run ``epochs`` epochs (continuing ``resume`` if given); always leave ``progress_`` behind."""
+        flush = bool(self.flush_denormal) and self.device_.type == "cpu"
+        restore = _watch_sigint(self)
+        began = False
+        try:
+            self.begin_training(train, valid, epochs, seed, resume)
+            began = True
+            with flushing_denormals(flush):
+                self.fit_loop(train, valid, epochs)
+        except KeyboardInterrupt:
+            if not began:
+                raise
+            self.interrupted_ = True
+            warnings.warn("Training interrupted; progress_ holds the epochs run so far.", stacklevel=3)
+        finally:
+            restore()
+            self.end_training(train, valid, notify=began)
+
+    def begin_training(self, train: SplitData, valid: SplitData | None, epochs: int, seed: int,
+                       resume: dict[str, Any] | None = None) -> None:
+        """The start of a fit's training, for a single or a stacked run: per-fit state, ``on_train_begin``."""
         from grokkit.estimators import resume as resuming
 
         self._reset_fit_state(seed)
-        hooks = {"dataset_train": train, "dataset_valid": valid}
-        flush = bool(self.flush_denormal) and self.device_.type == "cpu"
-        restore = _watch_sigint(self)
+        if resume is not None:
+            resuming.restore_before_train_begin(self, resume)
+        self._best_scores = best_scores(self.history)
+        self.notify("on_train_begin", X=train.X, y=train.y, epochs=epochs, dataset_train=train,
+                    dataset_valid=valid)
+        if resume is not None:
+            resuming.restore_after_train_begin(self, resume)
+
+    def end_training(self, train: SplitData, valid: SplitData | None, notify: bool = True) -> None:
+        """The end of a fit's training, for a single or a stacked run: ``on_train_end``, ``progress_``."""
         try:
-            if resume is not None:
-                resuming.restore_before_train_begin(self, resume)
-            self._best_scores = best_scores(self.history)
-            self.notify("on_train_begin", X=train.X, y=train.y, epochs=epochs, **hooks)
-            if resume is not None:
-                resuming.restore_after_train_begin(self, resume)
-            try:
-                with flushing_denormals(flush):
-                    self.fit_loop(train, valid, epochs)
-            except KeyboardInterrupt:
-                self.interrupted_ = True
-                warnings.warn("Training interrupted; progress_ holds the epochs run so far.",
-                              stacklevel=3)
-            finally:
-                self.notify("on_train_end", X=train.X, y=train.y, **hooks)
+            if notify:
+                self.notify("on_train_end", X=train.X, y=train.y, dataset_train=train, dataset_valid=valid)
         finally:
-            restore()
             self.progress_ = progress_frame(self.history, self.initial_record_)
-            del self._shuffle_generator
+            self.__dict__.pop("_shuffle_generator", None)
+
+    def shuffled_order(self, n: int) -> torch.Tensor:
+        """This run's next minibatch order of ``n`` samples (its own seeded generator)."""
+        return torch.randperm(n, generator=self._shuffle_generator, device=self.device_)
 
     def _reset_fit_state(self, seed: int) -> None:
         """The per-fit state: the minibatch generator (seeded ``seed + 1``) and the interruption flags."""
@@ -102,19 +119,31 @@ class TrainingLoop:
         for index in range(epochs):
             self.notify("on_epoch_begin", **hooks)
             fit_loss = self._train_epoch(train, size, per_batch, batch_rows)
-            self._record_epoch(fit_loss, n, n_batches, batch_rows)
-            if not math.isfinite(fit_loss):
-                self._diverged(fit_loss, train, valid)
-                return self
-            try:
-                self.notify("on_epoch_end", **hooks)
-            except KeyboardInterrupt:
-                if self._stopped_by is None or self._sigint:  # a real Ctrl-C, not a stop rule
-                    raise
-                self._finish_early(train, valid)
-                return self
-            self._save_checkpoint(done=index == epochs - 1)
+            if self.end_epoch(fit_loss, train, valid, n_batches, batch_rows, last=index == epochs - 1):
+                break
         return self
+
+    def end_epoch(self, fit_loss: float, train: SplitData, valid: SplitData | None, n_batches: int,
+                  batch_rows: bool = False, last: bool = False) -> bool:
+        """An epoch's end, for a single or a stacked run: history row, divergence, callbacks, checkpoint.
+
+        Returns True when the run ends here (diverged with ``on_divergence="warn"``,
+        or stopped by a callback); raises :class:`TrainingDiverged` with
+        ``on_divergence="raise"``.
+        """
+        self._record_epoch(fit_loss, len(train), n_batches, batch_rows)
+        if not math.isfinite(fit_loss):
+            self._diverged(fit_loss, train, valid)
+            return True
+        try:
+            self.notify("on_epoch_end", dataset_train=train, dataset_valid=valid)
+        except KeyboardInterrupt:
+            if self._stopped_by is None or self._sigint:  # a real Ctrl-C, not a stop rule
+                raise
+            self._finish_early(train, valid)
+            return True
+        self._save_checkpoint(done=last)
+        return False
 
     def notify(self, method_name: str, **cb_kwargs: Any) -> None:
         """skorch's notify; at ``on_epoch_end`` a callback monitoring an absent key sits out."""
@@ -148,7 +177,7 @@ class TrainingLoop:
         if size >= n:
             batches: Any = ((train.X, train.target),)
         else:
-            order = torch.randperm(n, generator=self._shuffle_generator, device=self.device_)
+            order = self.shuffled_order(n)
             batches = ((train.X[idx], train.target[idx]) for idx in order.split(size))
         total = torch.zeros((), device=self.device_)
         for Xb, yb in batches:
