@@ -38,7 +38,7 @@ from skorch.callbacks import Callback
 
 from grokkit._threads import flushing_denormals
 from grokkit.callbacks import SplitData
-from grokkit.progress import progress_frame
+from grokkit.progress import is_recorded, progress_frame
 
 #: Serialises seeded initialisation across threads (torch's global RNG is shared).
 INIT_LOCK = threading.RLock()
@@ -234,13 +234,13 @@ class TrainingLoop:
 
     def _finish_early(self, train: SplitData, valid: SplitData | None) -> None:
         """A callback stopped the fit: record the last epoch if the schedule had not."""
-        if "train_acc" not in self.history[-1]:
+        if not is_recorded(self.history[-1]):
             dict(self.callbacks_)["progress"].record(self, train, valid)
         self.stopped_by_ = self._stopped_by
         self._save_checkpoint(done=True)
 
     def _save_checkpoint(self, done: bool) -> None:
-        if self.checkpoint_dir is None or "train_acc" not in self.history[-1]:
+        if self.checkpoint_dir is None or not is_recorded(self.history[-1]):
             return
         from grokkit.estimators import resume as resuming
 
@@ -250,7 +250,7 @@ class TrainingLoop:
         self.diverged_ = True
         dict(self.callbacks_)["progress"].record(self, train, valid)
         epoch = self.history[-1]["epoch"]
-        recorded = 1 + sum("train_acc" in r for r in self.history)
+        recorded = 1 + sum(is_recorded(r) for r in self.history)
         message = (
             f"Training diverged at epoch {epoch} (step {self.n_steps_}): the loss is {fit_loss}. "
             f"progress_ keeps the {recorded} recorded epochs up to the failure. Large alpha "
@@ -294,7 +294,7 @@ def best_scores(history: Any) -> dict[str, float]:
 def _waits_for_record(callback: Callback, row: dict[str, Any]) -> bool:
     """True when ``callback`` monitors a key that this (unrecorded) epoch does not have."""
     monitor = getattr(callback, "monitor", None)
-    return isinstance(monitor, str) and monitor not in row and "train_acc" not in row
+    return isinstance(monitor, str) and monitor not in row and not is_recorded(row)
 
 
 @contextmanager
