@@ -26,6 +26,7 @@ from grokkit import GrokMLPClassifier, GrokMLPRegressor, ModularMLPClassifier, M
 from grokkit.callbacks import StopWhenConverged
 from grokkit.datasets import load_digits_split, make_modular
 from grokkit.estimators.params import VARY
+from grokkit.estimators.penalties import penalties
 from grokkit.estimators.stacked import why_not_stackable
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -104,7 +105,13 @@ def _cases():
 
 
 def _probe(label, tmp_path):
-    value = EXTRA[label][1] if label in EXTRA else PROBES[label]
+    if label in EXTRA:
+        value = EXTRA[label][1]
+    elif label in PROBES:
+        value = PROBES[label]
+    else:  # a penalty's weight: any small positive value switches it on
+        assert label in {p.name for p in penalties()}, f"add a probe value of {label} to PROBES"
+        value = 0.05
     return str(tmp_path / "ckpt") if value == "CHECKPOINT_DIR" else value
 
 
@@ -134,10 +141,12 @@ def _prove(template, grid, seeds, data, key):
     for run, stacked in zip(sweep.runs_, sweep.estimators_, strict=True):
         alone = _alone(template, run, data)
         if key in RANDOM:  # same schedule; the values are proved honoured by the test below
-            pd.testing.assert_frame_equal(alone.progress_[["epoch", "step"]], stacked.progress_[["epoch", "step"]])
+            schedule = ["epoch", "step"]
+            pd.testing.assert_frame_equal(alone.progress_[schedule], stacked.progress_[schedule])
             continue
         assert list(alone.progress_.columns) == list(stacked.progress_.columns)
-        pd.testing.assert_frame_equal(alone.progress_, stacked.progress_, check_exact=False, rtol=rtol, atol=rtol)
+        pd.testing.assert_frame_equal(alone.progress_, stacked.progress_, check_exact=False, rtol=rtol,
+                                      atol=rtol)
         for p, q in zip(alone.module_.parameters(), stacked.module_.parameters(), strict=True):
             torch.testing.assert_close(q, p, rtol=rtol, atol=rtol)
     return "random" if key in RANDOM else "equal"
