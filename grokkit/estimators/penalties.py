@@ -174,6 +174,21 @@ def norm_penalty(inputs: PenaltyInputs) -> torch.Tensor:
     return torch.stack([w.pow(2).sum() for w in inputs.params.values()]).sum()
 
 
+@penalty("l1_penalty", needs_input=False, stacked=True, doc="""float, default=0.0
+        λ in L + λ‖θ‖₁ = L + λ Σ|θ_i| over every parameter, biases included:
+        the Lasso penalty (Tibshirani 1996). Its (sub)gradient λ·sign(θ) pulls
+        every weight toward zero by the same amount, where ``weight_decay``
+        and ``norm_penalty`` pull in proportion to the weight, so it favours
+        sparse networks: few large weights, many near zero (with Adam's
+        per-coordinate scaling, near zero rather than exactly zero). A way to
+        push the ``weight_norm``, ``weight_entropy`` and
+        ``circuit_complexity`` measures toward the sparse solution without
+        changing the data. Runs stacked in a ``Sweep``.""")
+def l1_penalty(inputs: PenaltyInputs) -> torch.Tensor:
+    """‖θ‖₁: the sum of the absolute values of every parameter, biases included."""
+    return torch.stack([w.abs().sum() for w in inputs.params.values()]).sum()
+
+
 @penalty("mi_penalty", constraints=(Interval(Real, -math.inf, math.inf, closed="neither"),), sign=-1.0,
          doc="""float, default=0.0
         Weight w of Tan & Huang's MI-regularised training (§4.3, Fig. 8): the
