@@ -51,9 +51,9 @@ from grokkit.optim import StackedAdamW
 STACKABLE = frozenset({"random_state", *(n for n, p in SHARED_PARAMS.items() if p.stacked == VARY),
                        *(p.name for p in penalties() if p.stacked)})
 #: ``optimizer__`` options the stacked AdamW step honours: ``eps`` is its own;
-#: the others choose how torch's AdamW computes the same update (checked equal
-#: in tests/sweep/test_stacked_walk.py).
-STACKED_OPTIMIZER_OPTIONS = frozenset({"eps", "foreach", "capturable", "differentiable", "fused"})
+#: ``foreach`` and ``fused`` choose how torch's AdamW computes the same update
+#: (the runs are proved equal in tests/sweep/test_stacked_walk.py).
+STACKED_OPTIMIZER_OPTIONS = frozenset({"eps", "foreach", "fused"})
 #: The estimators whose models run under vmap as they are (no data-dependent control flow).
 STACKED_MODELS = ("grokkit.estimators.mlp.GrokMLPClassifier", "grokkit.estimators.mlp.GrokMLPRegressor",
                   "grokkit.estimators.modular.ModularMLPClassifier",
