@@ -166,7 +166,7 @@ def last_hidden_output(forward: Callable[[torch.Tensor], torch.Tensor], module: 
 
 # --------------------------------------------------------------------------- the penalties
 @penalty("norm_penalty", constraints=(Interval(Real, -math.inf, math.inf, closed="neither"),),
-         needs_input=False, stacked=True, doc="""float, default=0.0
+         needs_input=False, stacked=True, doc="""float
         δ in L + δ‖θ‖²₂. A negative δ pushes the norm *up* (Golechha §3: the
         network still groks while its norm grows; δ = −2e-10 there).""")
 def norm_penalty(inputs: PenaltyInputs) -> torch.Tensor:
@@ -174,7 +174,7 @@ def norm_penalty(inputs: PenaltyInputs) -> torch.Tensor:
     return torch.stack([w.pow(2).sum() for w in inputs.params.values()]).sum()
 
 
-@penalty("l1_penalty", needs_input=False, stacked=True, doc="""float, default=0.0
+@penalty("l1_penalty", needs_input=False, stacked=True, doc="""float
         λ in L + λ‖θ‖₁ = L + λ Σ|θ_i| over every parameter, biases included:
         the Lasso penalty (Tibshirani 1996). Its (sub)gradient λ·sign(θ) pulls
         every weight toward zero by the same amount, where ``weight_decay``
@@ -190,7 +190,7 @@ def l1_penalty(inputs: PenaltyInputs) -> torch.Tensor:
 
 
 @penalty("mi_penalty", constraints=(Interval(Real, -math.inf, math.inf, closed="neither"),), sign=-1.0,
-         doc="""float, default=0.0
+         doc="""float
         Weight w of Tan & Huang's MI-regularised training (§4.3, Fig. 8): the
         loss becomes L − w · I(X; f(X)), with I the matrix mutual information
         (order 1) between the inputs and the outputs, differentiable, on a
@@ -208,7 +208,7 @@ def mi_penalty(inputs: PenaltyInputs) -> torch.Tensor:
     return _matrix_mutual_information_torch(rows, y_pred.reshape(len(y_pred), -1))
 
 
-@penalty("abelian_penalty", scope="modular", stacked=True, doc="""float, default=0.0
+@penalty("abelian_penalty", scope="modular", stacked=True, doc="""float
         Weight of Tan & Huang's abelian test as a loss (§5.1, Fig. 10): adds
         ``abelian_penalty · mean‖f(a, b) − f(b, a)‖²/p`` (mean squared difference
         of the logits of each pair and its swap), one extra forward per step.""")
@@ -217,7 +217,7 @@ def abelian_penalty(inputs: PenaltyInputs) -> torch.Tensor:
     return (inputs.y_pred - inputs.forward(inputs.X.flip(1))).pow(2).mean()
 
 
-@penalty("barlow_penalty", scope="modular", doc="""float, default=0.0
+@penalty("barlow_penalty", scope="modular", doc="""float
         Weight of a Barlow Twins loss (Zbontar et al. 2021) between the two views
         (a, b) and (b, a) of each pair, Tan & Huang's second regulariser of App. A,
         Fig. 14: adds ``barlow_penalty · L_BT`` with
@@ -229,7 +229,7 @@ def abelian_penalty(inputs: PenaltyInputs) -> torch.Tensor:
         one-hot MLP; the MLP activation at the read-out position of the
         transformer). One extra forward of both views per step.""",
          settings={"barlow_off_diagonal": Param(0.005, (Interval(Real, 0, math.inf, closed="left"),),
-                                                doc="""float, default=0.005
+                                                doc="""float
         λ_off of ``L_BT``, the weight of the redundancy-reduction (off-diagonal)
         term; 0.005 is Zbontar et al.'s.""", stacked="shared")})
 def barlow_penalty(inputs: PenaltyInputs) -> torch.Tensor:

@@ -42,6 +42,7 @@ def test_the_parameters_section_lists_the_signature_with_declared_defaults(cls):
         default = signature[entry.name].default
         shown = f'"{default}"' if isinstance(default, str) else repr(default)
         assert entry.type.endswith(f", default={shown}"), (entry.name, entry.type)
+        assert entry.type.count("default") == 1, (entry.name, entry.type)
         assert entry.type != f", default={shown}", f"{entry.name} declares no type"
 
 
