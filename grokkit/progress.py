@@ -21,22 +21,6 @@ BASE_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "test_loss", "test_a
 #: training set in eval mode), ``progress_``'s ``train_loss``. The history's own
 #: ``train_loss`` is skorch's: the mean minibatch objective of the epoch.
 RECORDED_TRAIN_LOSS = "full_train_loss"
-#: The key that the recorder writes at every recorded epoch, and only then.
-RECORDED_KEY = "train_acc"
-
-
-def is_recorded(row: Mapping[str, Any]) -> bool:
-    """Whether a history row (or a table with its columns) holds a recorded epoch.
-
-    The recorder (:class:`grokkit.callbacks.ProgressRecorder`) writes the train
-    accuracy, the loss on the whole training set and the measures at the
-    epochs of the ``measure_every`` schedule, and at a stop or a divergence;
-    the other epochs hold only skorch's bookkeeping. This is the one test of
-    which is which.
-    """
-    return RECORDED_KEY in row
-
-
 #: History keys that are skorch's bookkeeping, not part of ``progress_``
 #: (``dur`` is wall time: a rerun would not give the same table).
 EPOCH_ONLY_KEYS = frozenset({
@@ -77,6 +61,14 @@ def recorded_epochs(first: int, last: int, measure_every: int | str) -> set[int]
         epochs = set(range(start, last + 1, k))
     epochs.add(last)
     return epochs
+
+
+def is_recorded(row: Mapping[str, Any]) -> bool:
+    """Whether a skorch history row is a recorded epoch (a row of ``progress_``).
+
+    The recorder writes ``train_acc`` at every recorded epoch and at no other.
+    """
+    return "train_acc" in row
 
 
 def progress_frame(history: Iterable[Mapping[str, Any]],
