@@ -10,7 +10,6 @@ from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
 from grokkit.callbacks import SplitData
-from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import check_eval_set
 from grokkit.estimators.params import Param, as_sizes, sizes_constraint
 from grokkit.estimators.regressor import GrokRegressor
@@ -44,9 +43,9 @@ def as_packed_graphs(X: Any, name: str = "X") -> np.ndarray:
 
 
 class GrokGCNRegressor(GrokRegressor):
-    __doc__ = f"""Graph convolutional network regressor (Omnigrok §4, Fig. 5d: QM9 polarizability).
+    __doc__ = """Graph convolutional network regressor (Omnigrok §4, Fig. 5d: QM9 polarizability).
 
-    Two graph convolutions :math:`H' = \\mathrm{{ReLU}}(\\hat A H W + b)` with
+    Two graph convolutions :math:`H' = \\mathrm{ReLU}(\\hat A H W + b)` with
     Kipf & Welling's normalised adjacency, sum pooling over the nodes, a
     linear readout (:class:`grokkit.models.gcn.GCNNet`), MSE, in plain PyTorch.
 
@@ -71,19 +70,7 @@ class GrokGCNRegressor(GrokRegressor):
 
     Parameters
     ----------
-    hidden_channels : sequence of int, default=(32, 16)
-    readout : {{"sum", "mean"}}, default="sum"
-        Pooling of the node states before the linear readout.
-    accuracy_threshold : float, default=0.01
-        Per-sample MSE below which a prediction counts as correct (scale it
-        with the target; 0.01 suits standardised targets).
-    loss : {{"mse"}}, default="mse"
-    measures : sequence, default=("weight_norm", "weight_entropy", "activation_sparsity")
-        The hidden activations are each convolution's node states averaged
-        over each graph's real nodes (``activation_sparsity/conv1`` ...).
-        ``circuit_complexity`` compares softmax distributions and means
-        nothing for one regression output.
-{SHARED_DOC}
+
     Attributes
     ----------
     n_features_in_ : int
@@ -102,9 +89,21 @@ class GrokGCNRegressor(GrokRegressor):
     (5,)
     """
 
+    _docs = {
+        "accuracy_threshold": """        Per-sample MSE below which a prediction counts as correct (scale it
+        with the target; 0.01 suits standardised targets).""",
+        "measures": """        Names from :func:`grokkit.measures.available_measures`, ``(name,
+        params)`` pairs, or callables ``f(module, X, y) -> float | dict``.
+        Each becomes one or more ``progress_`` columns.
+        The hidden activations are each convolution's node states averaged
+        over each graph's real nodes (``activation_sparsity/conv1`` ...).
+        ``circuit_complexity`` compares softmax distributions and means
+        nothing for one regression output.""",
+    }
     _params = {
-        "hidden_channels": Param((32, 16), (sizes_constraint(allow_empty=False),)),
-        "readout": Param("sum", (StrOptions({"sum", "mean"}),)),
+        "hidden_channels": Param((32, 16), (sizes_constraint(allow_empty=False),), doc="""sequence of int"""),
+        "readout": Param("sum", (StrOptions({"sum", "mean"}),), doc="""{"sum", "mean"}
+        Pooling of the node states before the linear readout."""),
     }
     _defaults = {"accuracy_threshold": 0.01, "weight_decay": 0.0, "batch_size": 32, "max_epochs": 3000}
 
