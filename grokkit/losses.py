@@ -189,3 +189,42 @@ class StableMaxCrossEntropy(nn.Module):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
+
+
+def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, off_diagonal: float) -> torch.Tensor:
+    r"""Barlow Twins loss of two views' embeddings (Zbontar et al. 2021; Tan & Huang App. A, Fig. 14).
+
+    .. math::
+        \tilde z_{k,i} = \frac{z_{k,i} - \bar z_i}{\sqrt{\operatorname{var}(z_i) + \epsilon}},
+        \qquad C = \frac{1}{n}\tilde Z_1^\top \tilde Z_2,
+        \qquad \mathcal L_{BT} = \sum_i (1 - C_{ii})^2 + \lambda_{\text{off}}\sum_{i \ne j} C_{ij}^2
+
+    with the batch mean and (biased) batch variance of each feature of each view,
+    and :math:`\epsilon` the machine epsilon of the dtype (BatchNorm's guard: a
+    feature that is constant over the batch, e.g. a dead ReLU unit, standardises
+    to 0 instead of NaN). :math:`C_{ii} = 1` when feature ``i`` is the same in both
+    views up to an affine map, so the first term asks the embedding of (a, b) to
+    equal that of (b, a) (the commutative law) and the second decorrelates the
+    features.
+
+    Parameters
+    ----------
+    z1, z2 : Tensor of shape (n, d)
+        Embeddings of the two views of the same ``n`` samples, in the same order.
+    off_diagonal : float
+        :math:`\lambda_{\text{off}} \ge 0`.
+
+    Returns
+    -------
+    Tensor
+        0-d, in ``z1``'s dtype, with the autograd graph kept.
+    """
+    eps = torch.finfo(z1.dtype).eps
+
+    def standardise(z: torch.Tensor) -> torch.Tensor:
+        return (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0, unbiased=False) + eps)
+
+    correlation = standardise(z1).T @ standardise(z2) / z1.shape[0]
+    diagonal = torch.diagonal(correlation)
+    off = correlation.pow(2).sum() - diagonal.pow(2).sum()
+    return (1 - diagonal).pow(2).sum() + off_diagonal * off

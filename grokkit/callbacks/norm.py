@@ -48,6 +48,19 @@ class NormConstraint(Callback):
         total = torch.linalg.vector_norm(torch.stack(norms))
         torch._foreach_mul_(self.parameters_, self.target_norm_ / total)
 
+    @staticmethod
+    @torch.no_grad()
+    def rescale_stacked(params: list[torch.Tensor], targets: torch.Tensor, constrained: torch.Tensor) -> None:
+        """:meth:`rescale` for K runs stacked along the leading axis.
+
+        θ_k ← θ_k · w_k / ‖θ_k‖₂ for every run k where ``constrained[k]``.
+        """
+        norms = torch.stack([p.flatten(1).norm(dim=1) for p in params], dim=1)
+        total = torch.linalg.vector_norm(norms, dim=1)
+        scale = torch.where(constrained, targets / total, torch.ones_like(total))
+        for p in params:
+            p.mul_(scale.view((-1,) + (1,) * (p.dim() - 1)))
+
     def on_batch_end(self, net: Any, training: bool = False, **kwargs: Any) -> None:
         if training:
             self.rescale()

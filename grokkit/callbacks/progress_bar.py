@@ -6,6 +6,8 @@ from typing import Any
 
 from skorch.callbacks import Callback
 
+from grokkit.progress import is_recorded
+
 
 class EpochProgressBar(Callback):
     """One tqdm bar per ``fit``, advanced every epoch.
@@ -26,7 +28,7 @@ class EpochProgressBar(Callback):
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         row = net.history[-1]
-        if "train_acc" in row:
+        if is_recorded(row):
             postfix = {"train_acc": f"{row['train_acc']:.3f}"}
             if "test_acc" in row:
                 postfix["test_acc"] = f"{row['test_acc']:.3f}"

@@ -41,6 +41,7 @@ from grokkit.estimators.evaluation import Evaluation
 from grokkit.estimators.loop import INIT_LOCK, TrainingDiverged, TrainingLoop, seeded
 from grokkit.estimators.objective import Objective
 from grokkit.estimators.params import SHARED_PARAMS, DeclaredParams
+from grokkit.estimators.penalties import penalty_params
 from grokkit.estimators.saving import Persistence
 from grokkit.models.init import scale_parameters_
 
@@ -57,7 +58,7 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
     ``_encode_eval`` and the prediction methods of their task.
     """
 
-    _params = SHARED_PARAMS
+    _params = {**SHARED_PARAMS, **penalty_params("all")}
 
     # skorch components that are fixed, not constructor parameters.
     module = None
@@ -232,6 +233,23 @@ class GrokNet(DeclaredParams, Objective, Evaluation, TrainingLoop, Persistence, 
                 epochs = 0 if finished else max(self.max_epochs - state["epoch"], 0)
             self._fit(train, valid, epochs, seed, state)
         return self
+
+    def begin_fit(self, X: Any, y: Any, eval_set: Any = None,
+                  data: tuple[SplitData, SplitData | None] | None = None
+                  ) -> tuple[SplitData, SplitData | None, int]:
+        """``fit`` up to its first epoch, for a run that another loop trains (the stacked executor).
+
+        Validates, seeds and initialises exactly as :meth:`fit` does, then
+        :meth:`begin_training`. ``data`` is the (train, valid) of a run on the
+        same data already on the device, used instead of a copy. Returns the
+        data on the device and the run's seed.
+        """
+        train, valid, seed = self._encode_fit(X, y, eval_set)
+        with seeded(seed, resolve_device(self.device)):
+            self._initialize_seeded(seed)
+            train, valid = (self._to_device(train), self._to_device(valid)) if data is None else data
+            self.begin_training(train, valid, self.max_epochs, seed)
+        return train, valid, seed
 
     def _encode_fit(self, X: Any, y: Any, eval_set: Any) -> tuple[SplitData, SplitData | None, int]:
         """What every fit does first: validate parameters and data, draw the run's seed."""

@@ -11,7 +11,6 @@ from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
 from grokkit.callbacks import SplitData
-from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import check_eval_set
 from grokkit.estimators.params import Param, as_sizes, positive, sizes_constraint
 from grokkit.estimators.regressor import GrokRegressor
@@ -52,15 +51,15 @@ def as_packed_graphs(X: Any, name: str = "X", n_edge_features: int = 0) -> tuple
 
 
 class GrokGCNRegressor(GrokRegressor):
-    __doc__ = f"""Graph convolutional network regressor (Omnigrok §4, Fig. 5d: QM9 polarizability).
+    __doc__ = """Graph convolutional network regressor (Omnigrok §4, Fig. 5d: QM9 polarizability).
 
     Two architectures, in plain PyTorch, MSE:
 
-    * ``conv="gcn"``: graph convolutions :math:`H' = \\mathrm{{ReLU}}(\\hat A H W + b)`
+    * ``conv="gcn"``: graph convolutions :math:`H' = \\mathrm{ReLU}(\\hat A H W + b)`
       with Kipf & Welling's normalised adjacency, pooling over the nodes, a
       linear readout (:class:`grokkit.models.gcn.GCNNet`);
     * ``conv="nnconv"``: Gilmer et al.'s edge-conditioned convolutions
-      :math:`x_i' = \\Theta x_i + \\sum_j h_\\Theta(e_{{ij}}) x_j + b`
+      :math:`x_i' = \\Theta x_i + \\sum_j h_\\Theta(e_{ij}) x_j + b`
       (:class:`grokkit.models.gcn.NNConvNet`), Omnigrok's public code: two
       layers of 32 and 16 units, edge networks of width ``edge_hidden``, sum
       pooling, FC 16 → 32 → 1.
@@ -91,30 +90,7 @@ class GrokGCNRegressor(GrokRegressor):
 
     Parameters
     ----------
-    conv : {{"gcn", "nnconv"}}, default="gcn"
-        The convolution (see above).
-    hidden_channels : sequence of int, default=(32, 16)
-    readout : {{"sum", "mean"}}, default="sum"
-        Pooling of the node states before the head.
-    fc_channels : sequence of int or None, default=None
-        Hidden widths of the head after pooling (ReLU); None: the
-        architecture's own, ``()`` for the GCN (linear readout) and ``(32,)``
-        for the NNConv network (the public code's FC 16 → 32 → 1).
-    edge_hidden : int, default=32
-        Width of each NNConv's edge network (``conv="nnconv"`` only).
-    aggr : {{"add", "mean"}}, default="add"
-        NNConv's neighbourhood aggregation (PyTorch Geometric's default is
-        "add"; ``conv="nnconv"`` only).
-    accuracy_threshold : float, default=0.01
-        Per-sample MSE below which a prediction counts as correct (scale it
-        with the target; 0.01 suits standardised targets).
-    loss : {{"mse"}}, default="mse"
-    measures : sequence, default=("weight_norm", "weight_entropy", "activation_sparsity")
-        The hidden activations are each convolution's node states averaged
-        over each graph's real nodes (``activation_sparsity/conv1`` ...).
-        ``circuit_complexity`` compares softmax distributions and means
-        nothing for one regression output.
-{SHARED_DOC}
+
     Attributes
     ----------
     n_features_in_ : int
@@ -135,13 +111,32 @@ class GrokGCNRegressor(GrokRegressor):
     (5,)
     """
 
+    _docs = {
+        "accuracy_threshold": """        Per-sample MSE below which a prediction counts as correct (scale it
+        with the target; 0.01 suits standardised targets).""",
+        "measures": """        Names from :func:`grokkit.measures.available_measures`, ``(name,
+        params)`` pairs, or callables ``f(module, X, y) -> float | dict``.
+        Each becomes one or more ``progress_`` columns.
+        The hidden activations are each convolution's node states averaged
+        over each graph's real nodes (``activation_sparsity/conv1`` ...).
+        ``circuit_complexity`` compares softmax distributions and means
+        nothing for one regression output.""",
+    }
     _params = {
-        "conv": Param("gcn", (StrOptions({"gcn", "nnconv"}),)),
-        "hidden_channels": Param((32, 16), (sizes_constraint(allow_empty=False),)),
-        "readout": Param("sum", (StrOptions({"sum", "mean"}),)),
-        "fc_channels": Param(None, (None, sizes_constraint(allow_empty=True))),
-        "edge_hidden": Param(32, (positive(Integral),)),
-        "aggr": Param("add", (StrOptions({"add", "mean"}),)),
+        "conv": Param("gcn", (StrOptions({"gcn", "nnconv"}),), doc="""{"gcn", "nnconv"}
+        The convolution (see above)."""),
+        "hidden_channels": Param((32, 16), (sizes_constraint(allow_empty=False),), doc="""sequence of int"""),
+        "readout": Param("sum", (StrOptions({"sum", "mean"}),), doc="""{"sum", "mean"}
+        Pooling of the node states before the head."""),
+        "fc_channels": Param(None, (None, sizes_constraint(allow_empty=True)), doc="""sequence of int or None
+        Hidden widths of the head after pooling (ReLU); None: the
+        architecture's own, ``()`` for the GCN (linear readout) and ``(32,)``
+        for the NNConv network (the public code's FC 16 → 32 → 1)."""),
+        "edge_hidden": Param(32, (positive(Integral),), doc="""int
+        Width of each NNConv's edge network (``conv="nnconv"`` only)."""),
+        "aggr": Param("add", (StrOptions({"add", "mean"}),), doc="""{"add", "mean"}
+        NNConv's neighbourhood aggregation (PyTorch Geometric's default is
+        "add"; ``conv="nnconv"`` only)."""),
     }
     _defaults = {"accuracy_threshold": 0.01, "weight_decay": 0.0, "batch_size": 32, "max_epochs": 3000}
 

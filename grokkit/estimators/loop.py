@@ -53,7 +53,7 @@ from skorch.dataset import Dataset
 from grokkit._threads import flushing_denormals
 from grokkit.callbacks import SplitData
 from grokkit.measures._capture import evaluation
-from grokkit.progress import progress_frame
+from grokkit.progress import is_recorded, progress_frame
 
 #: Serialises seeded initialisation across threads (torch's global RNG is shared).
 INIT_LOCK = threading.RLock()
@@ -69,37 +69,57 @@ class TrainingLoop:
     def _fit(self, train: SplitData, valid: SplitData | None, epochs: int, seed: int,
              resume: dict[str, Any] | None = None) -> None:
         """Run ``epochs`` epochs (continuing ``resume`` if given); always leave ``progress_`` behind."""
+        flush = bool(self.flush_denormal) and self.device_.type == "cpu"
+        restore = _watch_sigint(self)
+        began = False
+        try:
+            self.begin_training(train, valid, epochs, seed, resume)
+            began = True
+            with flushing_denormals(flush):
+                self.fit_loop(train, valid, epochs)
+        except KeyboardInterrupt:
+            if not began:
+                raise
+            self.interrupted_ = True
+            warnings.warn("Training interrupted; progress_ holds the epochs run so far.", stacklevel=3)
+        finally:
+            restore()
+            self.end_training(train, valid, notify=began)
+
+    def begin_training(self, train: SplitData, valid: SplitData | None, epochs: int, seed: int,
+                       resume: dict[str, Any] | None = None) -> None:
+        """The start of a fit's training, for a single or a stacked run: per-fit state, ``on_train_begin``."""
         from grokkit.estimators import resume as resuming
 
         self._reset_fit_state(seed)
-        hooks = {"dataset_train": train, "dataset_valid": valid}
-        flush = bool(self.flush_denormal) and self.device_.type == "cpu"
-        restore = _watch_sigint(self)
         self._training = True
+        if resume is not None:
+            resuming.restore_before_train_begin(self, resume)
+        self._best_scores = best_scores(self.history)
+        self._warn_unscored(valid)
+        self.notify("on_train_begin", X=train.X, y=train.y, epochs=epochs, dataset_train=train,
+                    dataset_valid=valid)
+        if resume is not None:
+            resuming.restore_after_train_begin(self, resume)
+        self._last_checkpoint = (self.n_steps_, time.monotonic())
+
+    def end_training(self, train: SplitData, valid: SplitData | None, notify: bool = True) -> None:
+        """The end of a fit's training, for a single or a stacked run: ``on_train_end``, ``progress_``."""
         try:
-            if resume is not None:
-                resuming.restore_before_train_begin(self, resume)
-            self._best_scores = best_scores(self.history)
-            self._warn_unscored(valid)
-            self.notify("on_train_begin", X=train.X, y=train.y, epochs=epochs, **hooks)
-            if resume is not None:
-                resuming.restore_after_train_begin(self, resume)
-            self._last_checkpoint = (self.n_steps_, time.monotonic())
-            try:
-                with flushing_denormals(flush):
-                    self.fit_loop(train, valid, epochs)
-            except KeyboardInterrupt:
-                self.interrupted_ = True
-                warnings.warn("Training interrupted; progress_ holds the epochs run so far.",
-                              stacklevel=3)
-            finally:
-                self.notify("on_train_end", X=train.X, y=train.y, **hooks)
+            if notify:
+                self.notify("on_train_end", X=train.X, y=train.y, dataset_train=train, dataset_valid=valid)
         finally:
-            restore()
             self._training = False
             self.progress_ = progress_frame(self.history, self.initial_record_)
-            del self._shuffle_generator
+            self.__dict__.pop("_shuffle_generator", None)
             self._views = {}
+
+    def shuffled_order(self, n: int) -> torch.Tensor:
+        """This run's next minibatch order of ``n`` samples: its own seeded generator's permutation,
+        or ``0 .. n-1`` with ``iterator_train__shuffle=False`` (skorch's unshuffled iterator)."""
+        if not vars(self).get("iterator_train__shuffle", True):
+            return torch.arange(n, device=self.device_)
+        return torch.randperm(n, generator=self._shuffle_generator, device=self.device_)
 
     def _reset_fit_state(self, seed: int) -> None:
         """The per-fit state: the minibatch generator (seeded ``seed + 1``) and the interruption flags."""
@@ -117,7 +137,7 @@ class TrainingLoop:
                     f"callback {name!r} ({type(cb).__name__}, on_train=False) scores the validation "
                     "data, and this fit has no eval_set: it records nothing. Pass "
                     "eval_set=(X_test, y_test), or on_train=True to score the training data.",
-                    UserWarning, stacklevel=4)
+                    UserWarning, stacklevel=5)
 
     def _view(self, split: SplitData) -> SkorchView:
         """``split`` as a skorch callback outside grokkit sees it (made once per fit and split)."""
@@ -157,19 +177,32 @@ class TrainingLoop:
             fit_loss = self._train_epoch(train, size, per_batch, batch_rows)
             if scores_valid:
                 self._valid_epoch(valid, per_batch)
-            self._record_epoch(fit_loss, n, n_batches, batch_rows)
-            if not math.isfinite(fit_loss):
-                self._diverged(fit_loss, train, valid)
-                return self
-            try:
-                self.notify("on_epoch_end", **hooks)
-            except KeyboardInterrupt:
-                if self._stopped_by is None or self._sigint:  # a real Ctrl-C, not a stop rule
-                    raise
-                self._finish_early(train, valid)
-                return self
-            self._save_checkpoint(done=index == epochs - 1)
+            if self.end_epoch(fit_loss, train, valid, n_batches, batch_rows, last=index == epochs - 1):
+                break
         return self
+
+    def end_epoch(self, fit_loss: float, train: SplitData, valid: SplitData | None, n_batches: int,
+                  batch_rows: bool = False, last: bool = False) -> bool:
+        """An epoch's end, for a single or a stacked run: history row, divergence, callbacks, checkpoint.
+
+        Returns True when the run ends here (diverged with ``on_divergence="warn"``,
+        or stopped by a callback); raises :class:`TrainingDiverged` with
+        ``on_divergence="raise"``, and re-raises a real Ctrl-C (``KeyboardInterrupt``
+        that no stop rule raised).
+        """
+        self._record_epoch(fit_loss, len(train), n_batches, batch_rows)
+        if not math.isfinite(fit_loss):
+            self._diverged(fit_loss, train, valid)
+            return True
+        try:
+            self.notify("on_epoch_end", dataset_train=train, dataset_valid=valid)
+        except KeyboardInterrupt:
+            if self._stopped_by is None or self._sigint:  # a real Ctrl-C, not a stop rule
+                raise
+            self._finish_early(train, valid)
+            return True
+        self._save_checkpoint(done=last)
+        return False
 
     def notify(self, method_name: str, **cb_kwargs: Any) -> None:
         """skorch's notify; at ``on_epoch_end`` a callback monitoring an absent key sits out."""
@@ -209,10 +242,7 @@ class TrainingLoop:
         if size >= n:
             batches: Any = ((train.X, train.target, None),)
         else:
-            if vars(self).get("iterator_train__shuffle", True):
-                order = torch.randperm(n, generator=self._shuffle_generator, device=self.device_)
-            else:
-                order = torch.arange(n, device=self.device_)
+            order = self.shuffled_order(n)
             batches = ((train.X[idx], train.target[idx], idx) for idx in order.split(size))
         labels = self._view(train).labels if batch_rows else None
         total = torch.zeros((), device=self.device_)
@@ -300,7 +330,7 @@ class TrainingLoop:
 
     def _finish_early(self, train: SplitData, valid: SplitData | None) -> None:
         """A callback stopped the fit: record the last epoch if the schedule had not."""
-        if "train_acc" not in self.history[-1]:
+        if not is_recorded(self.history[-1]):
             dict(self.callbacks_)["progress"].record(self, train, valid)
         self.stopped_by_ = self._stopped_by
         self._save_checkpoint(done=True)
@@ -309,7 +339,7 @@ class TrainingLoop:
         """Write the ``checkpoint_dir`` checkpoint at a recorded epoch or when ``checkpoint_every`` is due."""
         if self.checkpoint_dir is None:
             return
-        if "train_acc" not in self.history[-1] and not self._checkpoint_due():
+        if not is_recorded(self.history[-1]) and not self._checkpoint_due():
             return
         from grokkit.estimators import resume as resuming
 
@@ -333,7 +363,7 @@ class TrainingLoop:
         self.diverged_ = True
         dict(self.callbacks_)["progress"].record(self, train, valid)
         epoch = self.history[-1]["epoch"]
-        recorded = 1 + sum("train_acc" in r for r in self.history)
+        recorded = 1 + sum(is_recorded(r) for r in self.history)
         message = (
             f"Training diverged at epoch {epoch} (step {self.n_steps_}): the loss is {fit_loss}. "
             f"progress_ keeps the {recorded} recorded epochs up to the failure. Large alpha "
@@ -345,18 +375,31 @@ class TrainingLoop:
         warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
-def _watch_sigint(net: Any) -> Any:
-    """Mark a real Ctrl-C (``net._sigint``) where Python's own SIGINT handler runs; return its restorer."""
+def _watch_sigint(*nets: Any) -> Any:
+    """Mark a real Ctrl-C (``net._sigint`` of every net) where Python's own SIGINT handler runs;
+    return its restorer."""
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return lambda: None
 
     def interrupted(signum: int, frame: Any) -> None:
-        net._sigint = True
+        for net in nets:
+            net._sigint = True
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupted)
     return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextmanager
+def watching_sigint(nets: Any) -> Iterator[None]:
+    """Within, a real Ctrl-C marks every one of ``nets`` (the runs of a stacked fit), so that each
+    run's :meth:`TrainingLoop.end_epoch` re-raises it where a stop rule would stop only its run."""
+    restore = _watch_sigint(*nets)
+    try:
+        yield
+    finally:
+        restore()
 
 
 @dataclass(frozen=True)
@@ -411,7 +454,7 @@ def best_scores(history: Any) -> dict[str, float]:
 def _waits_for_record(callback: Callback, row: dict[str, Any]) -> bool:
     """True when ``callback`` monitors a key that this (unrecorded) epoch does not have."""
     monitor = getattr(callback, "monitor", None)
-    return isinstance(monitor, str) and monitor not in row and "train_acc" not in row
+    return isinstance(monitor, str) and monitor not in row and not is_recorded(row)
 
 
 @contextmanager

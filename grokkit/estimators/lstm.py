@@ -12,7 +12,6 @@ from sklearn.utils.validation import validate_data
 from skorch.callbacks import Callback, GradientNormClipping
 from torch import nn
 
-from grokkit.estimators._doc import SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier
 from grokkit.estimators.params import Param, positive
 from grokkit.models.lstm import LSTMTextNet
@@ -42,7 +41,7 @@ def check_token_indices(X: np.ndarray, vocab_size: int, name: str = "X") -> np.n
 
 
 class GrokLSTMClassifier(GrokClassifier):
-    __doc__ = f"""LSTM text classifier on padded token indices (Omnigrok §4, Fig. 4d).
+    __doc__ = """LSTM text classifier on padded token indices (Omnigrok §4, Fig. 4d).
 
     ``X`` is an integer array (n_documents, maxlen) of token indices in
     ``[0, vocab_size)``, 0 being padding: the output of
@@ -76,33 +75,7 @@ class GrokLSTMClassifier(GrokClassifier):
 
     Parameters
     ----------
-    vocab_size : int, default=1000
-        Rows of the embedding table (padding index included), the
-        ``vocab_size`` of the ``TextSequencer`` in front.
-    embedding_dim : int, default=64
-    hidden_size : int, default=256
-    num_layers : int, default=2
-    dropout : float, default=0.0
-        Between LSTM layers and before the readout (the notebook has 0.3
-        before the readout; Golechha App. C: dropout removes the delay).
-    clip_grad_norm : float or None, default=5.0
-        Clip the L2 norm of all gradients together to this value before every
-        step (skorch's ``GradientNormClipping``), after the ``grokfast`` filter;
-        None: no clipping.
-    loss : {{"bce", "cross_entropy", "mse", "stablemax"}}, default="bce"
-        ``"bce"``: binary cross-entropy σ(z) of one output unit (needs exactly
-        2 classes); the module returns logits ``[0, z]``, so probabilities,
-        predictions and measures read two classes. ``"cross_entropy"``/
-        ``"mse"``/``"stablemax"``: one logit per class (any number of classes);
-        ``"stablemax"`` is Prieto et al.'s StableMax cross-entropy (see
-        :class:`GrokMLPClassifier`).
-    measures : sequence, default: weight_norm, weight_entropy, activation_sparsity, circuit_complexity
-        ``activation_sparsity`` is over each LSTM layer's final hidden state
-        (columns ``activation_sparsity/lstm1``, ``/lstm2``); it counts values
-        below τ = 0.1, and LSTM outputs lie in (−1, 1), so negative outputs count
-        as inactive. ``circuit_complexity`` ablates every weight matrix in turn
-        (embedding, the LSTM's ``weight_ih_l*``/``weight_hh_l*``, fc).
-{SHARED_DOC}
+
     Notes
     -----
     ``input_noise`` perturbs the token embeddings in training mode. The
@@ -134,13 +107,36 @@ class GrokLSTMClassifier(GrokClassifier):
     _input_dtype = np.int64
     _eval_chunk = LSTM_EVAL_CHUNK
 
+    _docs = {
+        "loss": """        ``"bce"``: binary cross-entropy σ(z) of one output unit (needs exactly
+        2 classes); the module returns logits ``[0, z]``, so probabilities,
+        predictions and measures read two classes. ``"cross_entropy"``/
+        ``"mse"``/``"stablemax"``: one logit per class (any number of classes);
+        ``"stablemax"`` is Prieto et al.'s StableMax cross-entropy (see
+        :class:`GrokMLPClassifier`).""",
+        "measures": """        Names from :func:`grokkit.measures.available_measures`, ``(name,
+        params)`` pairs, or callables ``f(module, X, y) -> float | dict``.
+        Each becomes one or more ``progress_`` columns.
+        ``activation_sparsity`` is over each LSTM layer's final hidden state
+        (columns ``activation_sparsity/lstm1``, ``/lstm2``); it counts values
+        below τ = 0.1, and LSTM outputs lie in (−1, 1), so negative outputs count
+        as inactive. ``circuit_complexity`` ablates every weight matrix in turn
+        (embedding, the LSTM's ``weight_ih_l*``/``weight_hh_l*``, fc).""",
+    }
     _params = {
-        "vocab_size": Param(1000, (Interval(Integral, 2, None, closed="left"),)),
-        "embedding_dim": Param(64, (Interval(Integral, 1, None, closed="left"),)),
-        "hidden_size": Param(256, (Interval(Integral, 1, None, closed="left"),)),
-        "num_layers": Param(2, (Interval(Integral, 1, None, closed="left"),)),
-        "dropout": Param(0.0, (Interval(Real, 0, 1, closed="left"),)),
-        "clip_grad_norm": Param(5.0, (None, positive())),
+        "vocab_size": Param(1000, (Interval(Integral, 2, None, closed="left"),), doc="""int
+        Rows of the embedding table (padding index included), the
+        ``vocab_size`` of the ``TextSequencer`` in front."""),
+        "embedding_dim": Param(64, (Interval(Integral, 1, None, closed="left"),), doc="""int"""),
+        "hidden_size": Param(256, (Interval(Integral, 1, None, closed="left"),), doc="""int"""),
+        "num_layers": Param(2, (Interval(Integral, 1, None, closed="left"),), doc="""int"""),
+        "dropout": Param(0.0, (Interval(Real, 0, 1, closed="left"),), doc="""float
+        Between LSTM layers and before the readout (the notebook has 0.3
+        before the readout; Golechha App. C: dropout removes the delay)."""),
+        "clip_grad_norm": Param(5.0, (None, positive()), doc="""float or None
+        Clip the L2 norm of all gradients together to this value before every
+        step (skorch's ``GradientNormClipping``), after the ``grokfast`` filter;
+        None: no clipping."""),
     }
     _defaults = {"lr": 3e-4, "weight_decay": 0.0, "batch_size": 50, "max_epochs": 5000}
 

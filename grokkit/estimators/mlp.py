@@ -11,9 +11,8 @@ from sklearn.utils.validation import validate_data
 from torch import nn
 
 from grokkit.callbacks import SplitData
-from grokkit.estimators._doc import LOSS_DOC, SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier, check_eval_set
-from grokkit.estimators.params import Param, as_sizes, sizes_constraint
+from grokkit.estimators.params import SHARED, Param, as_sizes, sizes_constraint
 from grokkit.estimators.regressor import GrokRegressor
 from grokkit.models.mlp import ACTIVATIONS, MLP
 
@@ -22,10 +21,14 @@ class MLPParams:
     """The parameters of the feed-forward networks (declared once for both MLP estimators)."""
 
     _params = {
-        "hidden_layer_sizes": Param((200, 200), (sizes_constraint(),)),
-        "activation": Param("relu", (StrOptions(set(ACTIVATIONS)),)),
-        "dropout": Param(0.0, (Interval(Real, 0, 1, closed="left"),)),
-        "zero_last": Param(False, ("boolean",)),
+        "hidden_layer_sizes": Param((200, 200), (sizes_constraint(),),
+                  doc="""sequence of int""", stacked=SHARED),
+        "activation": Param("relu", (StrOptions(set(ACTIVATIONS)),),
+                  doc="""{"relu", "tanh", "leaky_relu", "gelu"}""", stacked=SHARED),
+        "dropout": Param(0.0, (Interval(Real, 0, 1, closed="left"),), doc="""float
+        Golechha App. C: dropout removes the grokking delay.""", stacked=SHARED),
+        "zero_last": Param(False, ("boolean",), doc="""bool
+        Initialise the last layer at zero (Clauw et al. for α = 8).""", stacked=SHARED),
     }
 
     def build_module(self) -> nn.Module:
@@ -34,7 +37,7 @@ class MLPParams:
 
 
 class GrokMLPClassifier(MLPParams, GrokClassifier):
-    __doc__ = f"""Multi-layer perceptron classifier that can grok.
+    __doc__ = """Multi-layer perceptron classifier that can grok.
 
     The Omnigrok MNIST setting (Liu, Michaud & Tegmark §4, App. A) is
     ``GrokMLPClassifier(hidden_layer_sizes=(200, 200), alpha=8, loss="mse",
@@ -43,14 +46,7 @@ class GrokMLPClassifier(MLPParams, GrokClassifier):
 
     Parameters
     ----------
-    hidden_layer_sizes : sequence of int, default=(200, 200)
-    activation : {{"relu", "tanh", "leaky_relu", "gelu"}}, default="relu"
-    dropout : float, default=0.0
-        Golechha App. C: dropout removes the grokking delay.
-    zero_last : bool, default=False
-        Initialise the last layer at zero (Clauw et al. for α = 8).
-    loss : {{"cross_entropy", "mse", "stablemax"}}, default="cross_entropy"
-{LOSS_DOC}{SHARED_DOC}
+
     Attributes
     ----------
     classes_ : ndarray
@@ -86,7 +82,7 @@ class GrokMLPClassifier(MLPParams, GrokClassifier):
 
 
 class GrokMLPRegressor(MLPParams, GrokRegressor):
-    __doc__ = f"""Multi-layer perceptron regressor that can grok (Omnigrok's teacher–student, §3).
+    __doc__ = """Multi-layer perceptron regressor that can grok (Omnigrok's teacher–student, §3).
 
     Regression has no accuracy of its own; as in Omnigrok §3, a sample counts
     as correct when its mean squared error is below ``accuracy_threshold``, and
@@ -94,16 +90,7 @@ class GrokMLPRegressor(MLPParams, GrokRegressor):
 
     Parameters
     ----------
-    hidden_layer_sizes : sequence of int, default=(200, 200)
-    activation : {{"relu", "tanh", "leaky_relu", "gelu"}}, default="relu"
-    dropout : float, default=0.0
-    zero_last : bool, default=False
-    accuracy_threshold : float, default=1e-3
-        Per-sample MSE below which a prediction counts as correct (the
-        threshold that reproduces Omnigrok's teacher–student notebook).
-    loss : {{"mse"}}, default="mse"
-    measures : sequence, default=("weight_norm", "weight_entropy", "activation_sparsity")
-{SHARED_DOC}
+
     Attributes
     ----------
     n_features_in_ : int

@@ -10,7 +10,7 @@ integer pairs of shape (n, 2) and have all ``p`` residues as classes; they know
 from __future__ import annotations
 
 from collections.abc import Mapping
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -20,18 +20,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from grokkit.datasets.modular import resolve_operation, validate_pairs
-from grokkit.estimators._doc import LOSS_DOC, SHARED_DOC
 from grokkit.estimators.classifier import GrokClassifier
 from grokkit.estimators.loop import best_scores
 from grokkit.estimators.mlp import MLPParams
 from grokkit.estimators.params import (
     MODULAR_MLP_MEASURES,
+    SHARED,
     TRANSFORMER_MEASURES,
     Param,
     Satisfies,
     as_sizes,
 )
-from grokkit.measures._capture import hidden_modules
+from grokkit.estimators.penalties import last_hidden_output, penalty_params
+from grokkit.losses import barlow_twins_loss  # noqa: F401  (its home before grokkit.losses)
 from grokkit.models.hooked_format import (
     hooked_config,
     net_params_from_hooked,
@@ -49,87 +50,23 @@ def _known_operation(name: Any) -> bool:
     return True
 
 
-_MODULAR_DOC = """
-    p : int or None, default=None
-        The modulus: inputs are pairs of residues 0..p−1 and so are the classes.
-        ``None`` infers it from the training data of the first ``fit`` as the
-        largest residue in ``X`` or ``y`` plus one (``make_modular(p=23)`` data
-        gives 23), kept as ``p_``. Pass ``p`` when the training data may lack
-        the top residue (a small sample), or to fix the model's size before
-        seeing data.
-    operation : str, default="add"
-        What ``y`` computes (see :data:`grokkit.datasets.OPERATIONS`). Used by
-        the group-law measures only; ``y`` itself is whatever you pass.
-    abelian_penalty : float, default=0.0
-        Weight of Tan & Huang's abelian test as a loss (§5.1, Fig. 10): adds
-        ``abelian_penalty · mean‖f(a, b) − f(b, a)‖²/p`` (mean squared difference
-        of the logits of each pair and its swap), one extra forward per step.
-    barlow_penalty : float, default=0.0
-        Weight of a Barlow Twins loss (Zbontar et al. 2021) between the two views
-        (a, b) and (b, a) of each pair, Tan & Huang's second regulariser of App. A,
-        Fig. 14: adds ``barlow_penalty · L_BT`` with
-        ``L_BT = Σ_i (1 − C_ii)² + barlow_off_diagonal · Σ_{i≠j} C_ij²``, where
-        ``C = Z̃₁ᵀ Z̃₂ / n`` is the cross-correlation of the batch-standardised
-        embeddings (each feature minus its batch mean, over its batch standard
-        deviation) of the two views; see :func:`barlow_twins_loss`. The embedding
-        is the output of the last hidden layer (``act1`` of the one-hot MLP; the
-        MLP activation at the read-out position of the transformer). One extra
-        forward of both views per step.
-    barlow_off_diagonal : float, default=0.005
-        λ_off of ``L_BT``, the weight of the redundancy-reduction (off-diagonal)
-        term; 0.005 is Zbontar et al.'s.
-"""
-
-
-def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, off_diagonal: float) -> torch.Tensor:
-    r"""Barlow Twins loss of two views' embeddings (Zbontar et al. 2021; Tan & Huang App. A, Fig. 14).
-
-    .. math::
-        \tilde z_{k,i} = \frac{z_{k,i} - \bar z_i}{\sqrt{\operatorname{var}(z_i) + \epsilon}},
-        \qquad C = \frac{1}{n}\tilde Z_1^\top \tilde Z_2,
-        \qquad \mathcal L_{BT} = \sum_i (1 - C_{ii})^2 + \lambda_{\text{off}}\sum_{i \ne j} C_{ij}^2
-
-    with the batch mean and (biased) batch variance of each feature of each view,
-    and :math:`\epsilon` the machine epsilon of the dtype (BatchNorm's guard: a
-    feature that is constant over the batch, e.g. a dead ReLU unit, standardises
-    to 0 instead of NaN). :math:`C_{ii} = 1` when feature ``i`` is the same in both
-    views up to an affine map, so the first term asks the embedding of (a, b) to
-    equal that of (b, a) (the commutative law) and the second decorrelates the
-    features.
-
-    Parameters
-    ----------
-    z1, z2 : Tensor of shape (n, d)
-        Embeddings of the two views of the same ``n`` samples, in the same order.
-    off_diagonal : float
-        :math:`\lambda_{\text{off}} \ge 0`.
-
-    Returns
-    -------
-    Tensor
-        0-d, in ``z1``'s dtype, with the autograd graph kept.
-    """
-    eps = torch.finfo(z1.dtype).eps
-
-    def standardise(z: torch.Tensor) -> torch.Tensor:
-        return (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0, unbiased=False) + eps)
-
-    correlation = standardise(z1).T @ standardise(z2) / z1.shape[0]
-    diagonal = torch.diagonal(correlation)
-    off = correlation.pow(2).sum() - diagonal.pow(2).sum()
-    return (1 - diagonal).pow(2).sum() + off_diagonal * off
-
-
 class _ModularClassifier(GrokClassifier):
     """Input validation, classes and task facts shared by the modular estimators."""
 
     _input_dtype = np.int64
     _params = {
-        "p": Param(None, (Interval(Integral, 2, None, closed="left"), None)),
-        "operation": Param("add", (Satisfies(_known_operation, "a name of grokkit.datasets.OPERATIONS"),)),
-        "abelian_penalty": Param(0.0, (Interval(Real, 0, np.inf, closed="left"),)),
-        "barlow_penalty": Param(0.0, (Interval(Real, 0, np.inf, closed="left"),)),
-        "barlow_off_diagonal": Param(0.005, (Interval(Real, 0, np.inf, closed="left"),)),
+        "p": Param(None, (Interval(Integral, 2, None, closed="left"), None), doc="""int or None
+        The modulus: inputs are pairs of residues 0..p−1 and so are the classes.
+        ``None`` infers it from the training data of the first ``fit`` as the
+        largest residue in ``X`` or ``y`` plus one (``make_modular(p=23)`` data
+        gives 23), kept as ``p_``. Pass ``p`` when the training data may lack
+        the top residue (a small sample), or to fix the model's size before
+        seeing data.""", stacked=SHARED),
+        "operation": Param("add", (Satisfies(_known_operation, "a name of grokkit.datasets.OPERATIONS"),),
+                  doc="""str
+        What ``y`` computes (see :data:`grokkit.datasets.OPERATIONS`). Used by
+        the group-law measures only; ``y`` itself is whatever you pass.""", stacked=SHARED),
+        **penalty_params("modular"),
     }
     _defaults = {"betas": (0.9, 0.98), "batch_size": -1}
 
@@ -199,32 +136,13 @@ class _ModularClassifier(GrokClassifier):
         """onehot(a) || onehot(b): the pairs as the float matrix the MI penalty reads."""
         return torch.nn.functional.one_hot(X, self._modulus()).reshape(len(X), -1).to(self.module_dtype_)
 
-    def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
-                 training: bool = False) -> torch.Tensor:
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        if training and self.abelian_penalty and X is not None:
-            swapped = self.module_(X.flip(1))
-            loss = loss + self.abelian_penalty * (y_pred - swapped).pow(2).mean()
-        if training and self.barlow_penalty and X is not None:
-            forward, swapped = self._embedding(torch.cat([X, X.flip(1)])).chunk(2)
-            loss = loss + self.barlow_penalty * barlow_twins_loss(forward, swapped, self.barlow_off_diagonal)
-        return loss
-
     def _embedding(self, X: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer's output on ``X``, with its graph (at the last position for a sequence)."""
-        name, layer = list(hidden_modules(self.module_).items())[-1]
-        store: dict[str, torch.Tensor] = {}
-        handle = layer.register_forward_hook(lambda _module, _inputs, out: store.__setitem__(name, out))
-        try:
-            self.module_(X)
-        finally:
-            handle.remove()
-        out = store[name]
-        return out[:, -1] if out.dim() == 3 else out.reshape(len(X), -1)
+        """The last hidden layer's output on ``X``, with its graph (what ``barlow_penalty`` compares)."""
+        return last_hidden_output(self.module_, self.module_, X)
 
 
 class ModularMLPClassifier(MLPParams, _ModularClassifier):
-    __doc__ = f"""One-hot MLP on modular arithmetic: the setting of Clauw et al.
+    __doc__ = """One-hot MLP on modular arithmetic: the setting of Clauw et al.
 
     The input is onehot(a) ‖ onehot(b) (2p dims); the first layer applied to
     it is a row gather (two rows of the first weight matrix summed), equal to
@@ -245,14 +163,7 @@ class ModularMLPClassifier(MLPParams, _ModularClassifier):
 
     Parameters
     ----------
-    hidden_layer_sizes : sequence of int, default=(250,)
-    activation : str, default="relu"
-    bias : bool, default=False
-    dropout : float, default=0.0
-    zero_last : bool, default=False
-        Clauw et al. start the last layer at zero for α = 8.
-{_MODULAR_DOC}    loss : {{"cross_entropy", "mse", "stablemax"}}, default="cross_entropy"
-{LOSS_DOC}{SHARED_DOC}
+
     Examples
     --------
     >>> from grokkit.datasets import make_modular
@@ -262,7 +173,8 @@ class ModularMLPClassifier(MLPParams, _ModularClassifier):
     True
     """
 
-    _params = {"bias": Param(False, ("boolean",))}
+    _docs = {"zero_last": """        Clauw et al. start the last layer at zero for α = 8."""}
+    _params = {"bias": Param(False, ("boolean",), doc="""bool""", stacked=SHARED)}
     _defaults = {"hidden_layer_sizes": (250,), "lr": 0.03, "weight_decay": 0.1, "max_epochs": 4000,
                  "measures": MODULAR_MLP_MEASURES}
 
@@ -272,7 +184,7 @@ class ModularMLPClassifier(MLPParams, _ModularClassifier):
 
 
 class ModularTransformer(_ModularClassifier):
-    __doc__ = f"""The one-layer transformer of Nanda et al. on modular arithmetic.
+    __doc__ = """The one-layer transformer of Nanda et al. on modular arithmetic.
 
     Tokens ``a``, ``b``, ``=``; learned token and positional embeddings;
     ``n_heads`` attention heads; a ReLU MLP; no LayerNorm; logits read at the
@@ -306,23 +218,15 @@ class ModularTransformer(_ModularClassifier):
 
     Parameters
     ----------
-    d_model : int, default=128
-    n_heads : int, default=4
-    d_mlp : int, default=512
-    n_layers : int, default=1
-    act : str, default="relu"
-    use_layernorm : bool, default=False
-{_MODULAR_DOC}    loss : {{"cross_entropy", "mse", "stablemax"}}, default="cross_entropy"
-{LOSS_DOC}{SHARED_DOC}
     """
 
     _params = {
-        "d_model": Param(128, (Interval(Integral, 1, None, closed="left"),)),
-        "n_heads": Param(4, (Interval(Integral, 1, None, closed="left"),)),
-        "d_mlp": Param(512, (Interval(Integral, 1, None, closed="left"),)),
-        "n_layers": Param(1, (Interval(Integral, 1, None, closed="left"),)),
-        "act": Param("relu", (StrOptions(set(ACTIVATIONS)),)),
-        "use_layernorm": Param(False, ("boolean",)),
+        "d_model": Param(128, (Interval(Integral, 1, None, closed="left"),), doc="""int""", stacked=SHARED),
+        "n_heads": Param(4, (Interval(Integral, 1, None, closed="left"),), doc="""int""", stacked=SHARED),
+        "d_mlp": Param(512, (Interval(Integral, 1, None, closed="left"),), doc="""int""", stacked=SHARED),
+        "n_layers": Param(1, (Interval(Integral, 1, None, closed="left"),), doc="""int""", stacked=SHARED),
+        "act": Param("relu", (StrOptions(set(ACTIVATIONS)),), doc="""str""", stacked=SHARED),
+        "use_layernorm": Param(False, ("boolean",), doc="""bool""", stacked=SHARED),
     }
     _defaults = {"lr": 1e-3, "weight_decay": 1.0, "max_epochs": 15000,
                  "measures": TRANSFORMER_MEASURES}

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from grokkit.estimators.penalties import PenaltyInputs, active_terms, training_objective
 from grokkit.losses import StableMaxCrossEntropy
 from grokkit.optim import OrthoAdamW
 
@@ -25,11 +26,6 @@ CRITERIA: dict[str, type[nn.Module]] = {
     "mse": nn.MSELoss,
     "stablemax": StableMaxCrossEntropy,
 }
-
-#: Rows of a minibatch on which the ``mi_penalty`` term is computed (three
-#: eigendecompositions of this size per step).
-MI_PENALTY_SAMPLES = 256
-
 
 class Objective:
     """Mixin of :class:`~grokkit.estimators.base.GrokNet`: criterion, penalties, optimizer."""
@@ -55,25 +51,24 @@ class Objective:
 
     def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
                  training: bool = False) -> torch.Tensor:
-        """The objective: criterion + δ‖θ‖² (``norm_penalty``) − w·I(X; outputs) (``mi_penalty``)."""
-        loss = self.criterion_(y_pred, y_true)
-        if training and self.norm_penalty:
-            squares = torch.stack([p.pow(2).sum() for p in self.module_.parameters()])
-            loss = loss + self.norm_penalty * squares.sum()
-        if training and self.mi_penalty and X is not None:
-            loss = loss - self.mi_penalty * self._mutual_information(X, y_pred)
-        return loss
+        """The objective: the criterion, plus the switched-on penalties when training.
 
-    def _mutual_information(self, X: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
-        """Differentiable matrix MI between inputs and outputs on a random subsample of the batch."""
-        from grokkit.measures.matrix_info import _matrix_mutual_information_torch
+        The penalties are :mod:`grokkit.estimators.penalties`' registered units
+        (``norm_penalty``: + δ‖θ‖², ``mi_penalty``: − w·I(X; outputs), ...),
+        added by :func:`~grokkit.estimators.penalties.training_objective`, the
+        function the stacked executor calls too.
+        """
+        if not training:
+            return self.criterion_(y_pred, y_true)
+        return training_objective(self.criterion_, y_pred, y_true, active_terms(self, self._declared),
+                                  lambda: self.penalty_inputs(X, y_pred))
 
-        rows = self._mi_input(X)
-        if len(rows) > MI_PENALTY_SAMPLES:
-            keep = torch.randperm(len(rows), generator=self._shuffle_generator,
-                                  device=self.device_)[:MI_PENALTY_SAMPLES]
-            rows, y_pred = rows[keep], y_pred[keep]
-        return _matrix_mutual_information_torch(rows, y_pred.reshape(len(y_pred), -1))
+    def penalty_inputs(self, X: torch.Tensor | None, y_pred: torch.Tensor) -> PenaltyInputs:
+        """What the penalty terms read at this step: this net's parameters, module and minibatch."""
+        module = self.module_
+        return PenaltyInputs(params=dict(module.named_parameters()), forward=module, X=X, y_pred=y_pred,
+                             settings=self.__getattribute__, features=self._mi_input,
+                             generator=getattr(self, "_shuffle_generator", None), module=module)
 
     def _mi_input(self, X: torch.Tensor) -> torch.Tensor:
         """The input as a float matrix for the MI penalty (token models one-hot encode)."""

@@ -10,7 +10,7 @@ from sklearn.base import RegressorMixin
 
 from grokkit.callbacks import SplitData
 from grokkit.estimators.base import GrokNet
-from grokkit.estimators.params import REGRESSION_MEASURES, Param, positive
+from grokkit.estimators.params import REGRESSION_MEASURES, SHARED, Param, positive
 
 
 class GrokRegressor(RegressorMixin, GrokNet):
@@ -24,7 +24,9 @@ class GrokRegressor(RegressorMixin, GrokNet):
     """
 
     _losses = ("mse",)
-    _params = {"accuracy_threshold": Param(1e-3, (positive(),))}
+    _params = {"accuracy_threshold": Param(1e-3, (positive(),), doc="""float
+        Per-sample MSE below which a prediction counts as correct (the
+        threshold that reproduces Omnigrok's teacher–student notebook).""", stacked=SHARED)}
     _defaults = {"measures": REGRESSION_MEASURES}
 
     @staticmethod

@@ -19,6 +19,7 @@ from skorch.callbacks import Callback
 from grokkit import GrokMLPClassifier, GrokMLPRegressor, Sweep
 from grokkit.analysis.landscape import ReducedLandscape
 from grokkit.datasets import make_teacher_student
+from grokkit.estimators import params
 
 
 class SendSigint(Callback):
@@ -75,8 +76,11 @@ def test_a_single_fit_returns_on_ctrl_c_and_records_it(blobs):
 
 @pytest.mark.parametrize("vectorize", [False, True])
 def test_a_sweep_stops_as_a_whole_says_how_to_resume_and_resumes_from_memory(blobs, tmp_path, capsys,
-                                                                             vectorize):
+                                                                             vectorize, monkeypatch):
     X, y = blobs
+    # SendSigint only reads the history (as the allow-listed stop rules do): let it stack here
+    monkeypatch.setattr(params, "STACKED_CALLBACKS",
+                        (*params.STACKED_CALLBACKS, f"{SendSigint.__module__}.{SendSigint.__qualname__}"))
     reference = Sweep(_clf(), seeds=3, vectorize=vectorize, max_stacked=1).fit(X, y)
     SendSigint.armed = [(1, 4)]
     memory = tmp_path / "memory"
