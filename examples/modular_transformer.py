@@ -68,7 +68,7 @@ def main() -> None:
     shown = progress.iloc[:: max(1, len(progress) // 20)]
     print(shown[["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm",
                  "commutativity"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    summary = model.grokking_summary(train_threshold=0.99, test_threshold=0.95)
+    summary = model.grokking_summary()
     summary.update(seconds=seconds, seconds_per_step=seconds / model.n_steps_, device=args.device,
                    constrained=args.constrained)
     print(json.dumps(summary, indent=2))
