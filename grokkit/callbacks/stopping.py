@@ -76,6 +76,7 @@ class StopWhenGrokked(Callback):
         self.first_pass_: int | None = None
         self.grokked_epoch_: int | None = None
         self._window: deque[tuple[int, float, float]] = deque(maxlen=self.patience)
+        self._first_and_best: tuple[float, float] | None = None
         return self
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
@@ -86,10 +87,16 @@ class StopWhenGrokked(Callback):
             raise ValueError("StopWhenGrokked needs test accuracy: fit with eval_set=(X_test, y_test).")
         self._window.append((int(row["epoch"]), float(row["train_acc"]), float(row["test_acc"])))
         if self.test_threshold is None:
-            first = getattr(net, "initial_record_", {}) or {}
-            accs = [first["test_acc"]] if "test_acc" in first else []
-            accs += [r["test_acc"] for r in net.history if is_recorded(r) and "test_acc" in r]
-            level = generalisation_level(accs)
+            if self._first_and_best is None:  # once per fit: the history so far (a resumed run's too)
+                initial = getattr(net, "initial_record_", {}) or {}
+                accs = [initial["test_acc"]] if "test_acc" in initial else []
+                accs += [r["test_acc"] for r in net.history if is_recorded(r) and "test_acc" in r]
+                self._first_and_best = (accs[0], max(accs))
+            else:
+                first, best = self._first_and_best
+                self._first_and_best = (first, max(best, float(row["test_acc"])))
+            # the level depends on the run only through its first and best test accuracy
+            level = generalisation_level(self._first_and_best)
         else:
             level = self.test_threshold
         passing = [level is not None and train >= self.train_threshold and test >= level
